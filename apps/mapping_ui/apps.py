@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MappingUiConfig(AppConfig):
+    name = "apps.mapping_ui"
+    label = "mapping_ui"

@@ -1,0 +1,72 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from .models import Company, CompanyMembership, Partner, PartnerApiKey
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = PartnerApiKey
+    extra = 0
+    can_delete = False
+    fields = ["name", "prefix", "created", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "display_name", "support_email", "created"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ApiKeyInline]
+    actions = ["issue_api_key"]
+
+    @admin.action(description="Create a new API key (shown once)")
+    def issue_api_key(self, request, queryset):
+        for partner in queryset:
+            _, raw = PartnerApiKey.issue(partner, name=f"admin {timezone.now():%Y-%m-%d}")
+            messages.warning(request, f"New API key for {partner}: {raw} — copy it now, it will not be shown again.")
+
+
+@admin.register(PartnerApiKey)
+class PartnerApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "partner", "created", "last_used_at", "revoked_at"]
+    list_filter = ["partner"]
+    list_select_related = ["partner"]
+    fields = ["partner", "name", "prefix", "created", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (["partner"] if obj else [])
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, raw = PartnerApiKey.issue(obj.partner, name=obj.name)
+        obj.pk, obj.prefix = key.pk, key.prefix
+        messages.warning(request, f"API key for {obj.partner}: {raw} — copy it now, it will not be shown again.")
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            key.revoke()
+        messages.success(request, f"Revoked {queryset.count()} key(s).")
+
+
+class MembershipInline(admin.TabularInline):
+    model = CompanyMembership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "partner", "id", "created"]
+    list_filter = ["partner"]
+    list_select_related = ["partner"]
+    search_fields = ["name", "id"]
+    readonly_fields = ["id", "created", "created_by_user_name"]
+    inlines = [MembershipInline]

@@ -1,0 +1,38 @@
+"""Partner authentication as Codat does it: `Authorization: Basic <base64 of the API key>`."""
+
+import base64
+import binascii
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from .models import Partner, PartnerApiKey
+
+
+class PartnerKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            raise exceptions.NotAuthenticated("Unauthorized")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            raise exceptions.AuthenticationFailed("Unauthorized")
+        try:
+            raw_key = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise exceptions.AuthenticationFailed("Unauthorized")
+        # Some HTTP clients send the key as a Basic username with an empty password.
+        raw_key = raw_key.removesuffix(":")
+        api_key = PartnerApiKey.objects.authenticate(raw_key) if raw_key else None
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unauthorized")
+        return api_key.partner, api_key
+
+    def authenticate_header(self, request):
+        return 'Basic realm="api"'
+
+
+class IsPartner(BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.user, Partner)

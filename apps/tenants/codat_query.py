@@ -1,0 +1,156 @@
+"""Codat's query language for list operations (`query`, `orderBy`, and companies' `tags`).
+
+    query=name~bank && {created>2024-01-01 || description=vip}
+
+Comparisons: `=`, `!=`, `~` (contains), `>`, `<`, `>=`, `<=`; `&&` binds tighter than
+`||`; `{ }` groups. Strings compare case-insensitively, as Codat's do. Each list
+operation declares which properties it can filter and order by; anything else is a
+400 naming the property, never a silent no-op.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Q
+from django.utils.dateparse import parse_date, parse_datetime
+
+from .api_errors import ApiError
+
+OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "~")
+_TOKEN = re.compile(r"\s*(&&|\|\||\{|\}|[^&|{}]+)")
+_COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.S)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A queryable property: its ORM path and how to read a value for it."""
+
+    path: str
+    kind: str = "str"  # str | datetime | decimal | choice | bool
+
+    def value(self, raw, name):
+        raw = raw.strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            raw = raw[1:-1]
+        elif not raw:
+            raise _malformed(f"{name} has no value to compare with")
+        if self.kind == "datetime":
+            parsed = parse_datetime(raw) or parse_date(raw)
+            if parsed is None:
+                raise _malformed(f"{raw!r} is not a date or date-time for {name}")
+            return parsed
+        if self.kind == "decimal":
+            try:
+                return Decimal(raw)
+            except InvalidOperation:
+                raise _malformed(f"{raw!r} is not a number for {name}")
+        if self.kind == "bool":
+            if raw.lower() not in ("true", "false"):
+                raise _malformed(f"{raw!r} is not true or false for {name}")
+            return raw.lower() == "true"
+        return raw
+
+
+def _malformed(reason):
+    return ApiError(f"Error parsing query - Malformed query. {reason}.")
+
+
+def _comparison(text, fields, entity):
+    match = _COMPARISON.match(text)
+    if not match:
+        raise _malformed(f"could not read {text.strip()!r}")
+    name, op, raw = match.groups()
+    field = fields.get(name)
+    if field is None:
+        raise ApiError(f"Error parsing query - Could not resolve property {name} on {entity}")
+    value = field.value(raw, name)
+    text_like = field.kind in ("str", "choice")
+    if op == "~":
+        if not text_like:
+            raise _malformed(f"~ (contains) applies to text properties, not {name}")
+        return Q(**{f"{field.path}__icontains": value})
+    if op in ("=", "!="):
+        lookup = "iexact" if text_like else "exact"
+        q = Q(**{f"{field.path}__{lookup}": value})
+        return ~q if op == "!=" else q
+    lookup = {">": "gt", "<": "lt", ">=": "gte", "<=": "lte"}[op]
+    return Q(**{f"{field.path}__{lookup}": value})
+
+
+def _parse(tokens, pos, fields, entity):
+    """expr := term ('||' term)* ; term := factor ('&&' factor)* ; factor := '{' expr '}' | comparison"""
+
+    def factor(pos):
+        if pos >= len(tokens):
+            raise _malformed("the query ends too early")
+        token = tokens[pos]
+        if token == "{":
+            q, pos = expr(pos + 1)
+            if pos >= len(tokens) or tokens[pos] != "}":
+                raise _malformed("a { has no matching }")
+            return q, pos + 1
+        if token in ("&&", "||", "}"):
+            raise _malformed(f"unexpected {token}")
+        return _comparison(token, fields, entity), pos + 1
+
+    def term(pos):
+        q, pos = factor(pos)
+        while pos < len(tokens) and tokens[pos] == "&&":
+            right, pos = factor(pos + 1)
+            q &= right
+        return q, pos
+
+    def expr(pos):
+        q, pos = term(pos)
+        while pos < len(tokens) and tokens[pos] == "||":
+            right, pos = term(pos + 1)
+            q |= right
+        return q, pos
+
+    return expr(pos)
+
+
+def query_to_q(query: str, fields: dict[str, Field], entity: str) -> Q:
+    """Parse a Codat query into a Q object over the declared fields."""
+    tokens = [t.strip() for t in _TOKEN.findall(query) if t.strip()]
+    if not tokens:
+        return Q()
+    if "".join(tokens).replace(" ", "") != re.sub(r"\s", "", query):
+        raise _malformed("stray & or | (use && and ||)")
+    q, pos = _parse(tokens, 0, fields, entity)
+    if pos != len(tokens):
+        raise _malformed(f"unexpected {tokens[pos]}")
+    return q
+
+
+def tags_to_q(query: str, path: str = "tags") -> Q:
+    """Companies' `tags` filter: the same language over the keys of a JSON object."""
+    tokens = [t.strip() for t in _TOKEN.findall(query) if t.strip()]
+    if not tokens:
+        return Q()
+
+    class AnyKey(dict):
+        def get(self, key, default=None):
+            return Field(f"{path}__{key}")
+
+    q, pos = _parse(tokens, 0, AnyKey(), "tags")
+    if pos != len(tokens):
+        raise _malformed(f"unexpected {tokens[pos]}")
+    return q
+
+
+def apply_query(queryset, request, fields: dict[str, Field], entity: str, default_order: str):
+    """Filter by `query` and order by `orderBy` (comma-separated, `-` for descending)."""
+    query = request.query_params.get("query")
+    if query:
+        queryset = queryset.filter(query_to_q(query, fields, entity))
+    order = []
+    for part in filter(None, (p.strip() for p in request.query_params.get("orderBy", "").split(","))):
+        name = part.lstrip("-")
+        field = fields.get(name)
+        if field is None:
+            raise ApiError(f"Error parsing orderBy - Could not resolve property {name} on {entity}")
+        order.append(("-" if part.startswith("-") else "") + field.path)
+    # A stable tie-breaker keeps paging deterministic.
+    return queryset.order_by(*(order or [default_order]), "pk")

@@ -1,0 +1,175 @@
+"""Partners (the banks and fintech apps that call the API), their API keys, and the
+companies (their SMB customers) each partner creates."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+API_KEY_PREFIX = "bfk_"
+# last_used_at is written at most this often, so authentication is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class Partner(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    display_name = models.CharField(max_length=200, blank=True, help_text="Shown to SMB users in the portal.")
+    logo_url = models.CharField(
+        max_length=500, blank=True, help_text="Absolute URL or a path under /static/ for the portal header."
+    )
+    primary_colour = models.CharField(
+        max_length=7,
+        default="#1d4ed8",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")],
+    )
+    support_email = models.EmailField(blank=True)
+    return_url = models.URLField(blank=True, help_text="Where the SMB user goes back to after mapping accounts.")
+    default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:100] or uuid.uuid4().hex[:12]
+        super().save(*args, **kwargs)
+
+    @property
+    def brand_name(self):
+        return self.display_name or self.name
+
+    # DRF treats request.user as "who is calling"; a partner always is.
+    is_authenticated = True
+
+
+def hash_api_key(raw_key: str) -> str:
+    """API keys are 256-bit random strings, so a plain SHA-256 is a safe one-way hash
+    (no need for a slow password hash) and allows an indexed lookup."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class PartnerApiKeyQuerySet(models.QuerySet):
+    def authenticate(self, raw_key: str):
+        """The active key matching raw_key, with its partner, or None."""
+        key = (
+            self.select_related("partner")
+            .filter(hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
+            .first()
+        )
+        if key is not None:
+            key.touch()
+        return key
+
+
+class PartnerApiKey(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16, editable=False, help_text="Visible start of the key, to tell keys apart.")
+    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = PartnerApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name})"
+
+    @classmethod
+    def issue(cls, partner: Partner, name: str = "default") -> tuple["PartnerApiKey", str]:
+        """Create a key and return it with the raw key, which is never stored and so
+        can be shown only this once."""
+        raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(partner=partner, name=name, prefix=raw[:12], hashed_key=hash_api_key(raw))
+        return key, raw
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    def touch(self):
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > LAST_USED_RESOLUTION:
+            PartnerApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+
+class Company(models.Model):
+    """An SMB customer of a partner: one Xero organisation once connected."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="companies")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, null=True)
+    tags = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_by_user_name = models.CharField(max_length=200, blank=True, null=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CompanyMembership", related_name="companies", blank=True
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def redirect(self) -> str:
+        """The company's stable portal address, Codat's `redirect`."""
+        return settings.SITE_URL + reverse("portal:company", args=[self.id])
+
+
+class CompanyMembership(models.Model):
+    """A portal user who may manage a company's feeds."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="unique_company_member")]
+
+    def __str__(self):
+        return f"{self.user} → {self.company}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a partner's POST/PATCH carrying an Idempotency-Key, replayed
+    for retries of the same request."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="unique_idempotency_key")]
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,67 @@
+"""Use cases for partners and companies, shared by the API, admin and commands."""
+
+import re
+
+from django.db import transaction
+
+from .api_errors import ApiError, validation_item
+from .models import Company, Partner, PartnerApiKey
+
+# Codat's name pattern is ^[A-Za-z0-9\s\-',&@.,?!\s]+$; anything else is removed.
+_FORBIDDEN_NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-',&@.?!]")
+COMPANY_NAME_EMPTY = "name must contain at least one allowed character (letters, digits, spaces and - ' , & @ . ? !)."
+MAX_TAGS = 10
+
+
+def company_name_clean(name: str) -> str:
+    """Strip the characters Codat forbids: `Company (Codat[1])` becomes `Company Codat1`."""
+    cleaned = _FORBIDDEN_NAME_CHARS.sub("", name or "").strip()
+    if not cleaned:
+        raise ApiError("The request made is not valid.", errors=[validation_item(COMPANY_NAME_EMPTY, item_id="name")])
+    return cleaned[:200]
+
+
+def partner_create(*, name: str, **branding) -> tuple[Partner, str]:
+    """Create a partner with one API key; returns the partner and the raw key (shown once)."""
+    with transaction.atomic():
+        partner = Partner.objects.create(name=name, **branding)
+        _, raw_key = PartnerApiKey.issue(partner)
+    return partner, raw_key
+
+
+def company_create(*, partner: Partner, name: str, description=None, tags=None, created_by=None) -> Company:
+    return Company.objects.create(
+        partner=partner,
+        name=company_name_clean(name),
+        description=description,
+        tags=tags or {},
+        created_by_user_name=created_by,
+    )
+
+
+def company_update(*, company: Company, replace: bool, **fields) -> Company:
+    """Replace (PUT: absent fields are cleared) or update (PATCH: absent or null fields kept)."""
+    if replace:
+        fields.setdefault("description", None)
+        fields.setdefault("tags", {})
+    else:
+        fields = {k: v for k, v in fields.items() if v is not None}
+    if "name" in fields:
+        fields["name"] = company_name_clean(fields["name"])
+    for attr, value in fields.items():
+        setattr(company, attr, value if not (attr == "tags" and value is None) else {})
+    company.save()
+    return company
+
+
+def company_delete(*, company: Company) -> None:
+    """Delete a company and everything under it. Xero connections are revoked first by
+    whoever registered a `before_company_delete` hook (the connections app)."""
+    for hook in COMPANY_DELETE_HOOKS:
+        hook(company)
+    company.delete()
+
+
+# Filled at start-up by apps above tenants (dependencies run one way), e.g. to revoke
+# a company's Xero tokens before its rows go.
+COMPANY_DELETE_HOOKS: list = []

@@ -1,0 +1,7 @@
+"""The partner API: one router for every app's part of the Codat-compatible API."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.tenants.api")),
+]

@@ -1,0 +1,223 @@
+"""Settings for the bank feeds portal: one module, every value from the environment.
+
+The defaults run the demo on a laptop: SQLite under var/, local-memory cache, the
+embedded Xero sandbox. Production sets DEBUG=0, SECRET_KEY, TOKEN_ENCRYPTION_KEY,
+DATABASE_URL, REDIS_URL, SITE_URL and the XERO_* values.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default):
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name, default):
+    return int(os.environ.get(name, default))
+
+
+DEBUG = envbool("DEBUG", "1")
+# The demo key is public on purpose; check --deploy flags it once DEBUG is off.
+SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-demo-key-do-not-use-in-production")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", f"{_site.hostname},localhost,127.0.0.1").split(",")
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "template_partials",
+    "allauth",
+    "allauth.account",
+    "apps.tenants",
+    "apps.xero_auth",
+    "apps.feeds",
+    "apps.mapping_ui",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        conn_max_age=envint("CONN_MAX_AGE", "0"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's threaded server writes from several threads; wait for the lock
+    # instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # One process only: the rate limiter and locks built on the cache stay correct
+    # for the demo's single server.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# allauth: portal users sign in by email; they arrive by link or invitation, so
+# signup is closed by the adapter.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_ADAPTER = "apps.tenants.adapters.NoSignupAccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+LOGIN_URL = "/portal/accounts/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/portal/accounts/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.authentication.PartnerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],
+    "DEFAULT_PAGINATION_CLASS": "apps.tenants.paging.CodatPagination",
+    "EXCEPTION_HANDLER": "apps.tenants.api_errors.codat_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bank Feeds (Codat-compatible)",
+    "DESCRIPTION": "Partner API of the bank feeds portal for Xero; wire-compatible with Codat's Bank Feeds API.",
+    "VERSION": "3.0.0",
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Xero. Unset client id means: use the embedded sandbox with the portal's demo app.
+XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "")
+XERO_SANDBOX = envbool("XERO_SANDBOX", "1" if (DEBUG and not XERO_CLIENT_ID) else "0")
+XERO_SANDBOX_AUTO_APPROVE = envbool("XERO_SANDBOX_AUTO_APPROVE", "0")
+if XERO_SANDBOX and not XERO_CLIENT_ID:
+    # The demo seed registers exactly this app in the sandbox.
+    XERO_CLIENT_ID = "sandbox-portal-client"
+    XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "sandbox-portal-secret")
+else:
+    XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "")
+_xero_default = f"{SITE_URL}/xero-sandbox" if XERO_SANDBOX else None
+XERO_LOGIN_URL = os.environ.get("XERO_LOGIN_URL", _xero_default or "https://login.xero.com").rstrip("/")
+XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", _xero_default or "https://identity.xero.com").rstrip("/")
+XERO_API_URL = os.environ.get("XERO_API_URL", _xero_default or "https://api.xero.com").rstrip("/")
+XERO_SCOPES = os.environ.get("XERO_SCOPES", "offline_access bankfeeds accounting.settings.read").split()
+XERO_TIMEOUT_SECONDS = float(os.environ.get("XERO_TIMEOUT_SECONDS", "30"))
+# Sandbox limits, as Xero counts them; tests lower them.
+XERO_SANDBOX_LIMITS = {
+    "tenant_per_minute": envint("XERO_SANDBOX_TENANT_PER_MINUTE", "60"),
+    "tenant_concurrent": envint("XERO_SANDBOX_TENANT_CONCURRENT", "5"),
+    "tenant_per_day": envint("XERO_SANDBOX_TENANT_PER_DAY", "5000"),
+    "app_statements_per_minute": envint("XERO_SANDBOX_APP_STATEMENTS_PER_MINUTE", "180"),
+}
+if XERO_SANDBOX:
+    INSTALLED_APPS.append("apps.xero_sandbox")
+
+# Fernet keys, newest first, comma-separated: MultiFernet decrypts with any, encrypts
+# with the first. The default is for the demo only.
+TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LTAwMDA=")
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "refresh-xero-tokens": {
+        "task": "apps.xero_auth.tasks.refresh_expiring_tokens",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"oauthlib": {"level": "WARNING"}, "requests_oauthlib": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,82 @@
+"""Shared fixtures: live server URLs wired into the Xero settings, so our own client
+talks to the embedded sandbox over real HTTP exactly as it would to Xero."""
+
+import pytest
+
+
+@pytest.fixture
+def xero_on_live_server(live_server, settings):
+    """Point SITE_URL and every XERO_*_URL at the live server hosting the sandbox."""
+    base = live_server.url
+    settings.SITE_URL = base
+    settings.XERO_LOGIN_URL = f"{base}/xero-sandbox"
+    settings.XERO_IDENTITY_URL = f"{base}/xero-sandbox"
+    settings.XERO_API_URL = f"{base}/xero-sandbox"
+    return base
+
+
+def basic_auth(raw_key: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(raw_key.encode()).decode()
+
+
+class PartnerClient:
+    """A partner calling the API with its key: partner, raw key and a DRF test client."""
+
+    def __init__(self, partner, raw_key):
+        from rest_framework.test import APIClient
+
+        self.partner = partner
+        self.raw_key = raw_key
+        self.auth = basic_auth(raw_key)
+        self.http = APIClient(HTTP_AUTHORIZATION=self.auth)
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)
+
+
+@pytest.fixture
+def partner_a(db):
+    """Partner A: the owner in most tests."""
+    from apps.tenants.models import PartnerApiKey
+    from tests.factories import PartnerFactory
+
+    partner = PartnerFactory(name="Alpha Bank", slug="alpha")
+    _, raw = PartnerApiKey.issue(partner)
+    return PartnerClient(partner, raw)
+
+
+@pytest.fixture
+def partner_b(db):
+    """Partner B: an outsider who should have no access to A's objects."""
+    from apps.tenants.models import PartnerApiKey
+    from tests.factories import PartnerFactory
+
+    partner = PartnerFactory(name="Beta Fintech", slug="beta")
+    _, raw = PartnerApiKey.issue(partner)
+    return PartnerClient(partner, raw)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """The cache may be Redis shared across tests: start each test from empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def codat_sdk(live_server, partner_a):
+    """Codat's official SDK pointed at this server as partner A, with its retries off."""
+    from codat_bankfeeds import CodatBankFeeds
+    from codat_bankfeeds.models import shared
+    from codat_bankfeeds.utils import RetryConfig
+
+    with CodatBankFeeds(
+        security=shared.Security(auth_header=partner_a.auth),
+        server_url=f"{live_server.url}/api",
+        retry_config=RetryConfig("none", None, False),
+        timeout_ms=60_000,
+    ) as sdk:
+        yield sdk
