@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("apps.tenants.api")),
+    path("", include("apps.xero_auth.api")),
 ]

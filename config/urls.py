@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
+    path("portal/accounts/", include("allauth.urls")),
     path("portal/", include("apps.mapping_ui.urls")),
     path("admin/", admin.site.urls),
 ]

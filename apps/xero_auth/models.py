@@ -1,0 +1,91 @@
+"""A company's link to its Xero organisation: Codat's "connection"."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.tenants.models import Company
+
+from .crypto import EncryptedTextField
+
+# Codat's identifiers for the Xero integration, so partners see the values they know.
+XERO_PLATFORM_KEY = "gbol"
+XERO_PLATFORM_NAME = "Xero"
+XERO_INTEGRATION_ID = uuid.UUID("b4a2a4e6-1b2d-4c1c-9f2c-1f5d8f6d6a01")
+XERO_SOURCE_ID = uuid.UUID("8a156a5a-39cb-4f9d-856e-76ef9b9a9607")
+# Inline refresh happens when the access token has less than this left.
+ACCESS_TOKEN_MARGIN = timedelta(minutes=2)
+
+
+class ConnectionStatus(models.TextChoices):
+    PENDING_AUTH = "PendingAuth"
+    LINKED = "Linked"
+    UNLINKED = "Unlinked"
+    DEAUTHORIZED = "Deauthorized"
+
+
+class XeroConnection(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="connections")
+    status = models.CharField(max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING_AUTH)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+
+    # The Xero organisation, once the SMB has consented.
+    tenant_id = models.UUIDField(null=True, blank=True, db_index=True)
+    tenant_name = models.CharField(max_length=255, blank=True)
+    xero_connection_id = models.UUIDField(null=True, blank=True, help_text="Xero's id for the app↔org link.")
+
+    # Tokens: encrypted at rest, never serialised, never shown in admin.
+    access_token = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_issued_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.CharField(max_length=500, blank=True)
+
+    data_connection_errors = models.JSONField(default=list, blank=True)
+
+    # The current single-use portal link: its nonce and when it was issued.
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    link_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.company} → {self.tenant_name or 'Xero'} ({self.status})"
+
+    @property
+    def is_linked(self):
+        return self.status == ConnectionStatus.LINKED
+
+    def access_token_expiring(self, margin=ACCESS_TOKEN_MARGIN) -> bool:
+        return self.access_token_expires_at is None or self.access_token_expires_at - timezone.now() < margin
+
+    def link_url(self) -> str:
+        """Codat's linkUrl: a signed portal link for this connection, the same on every
+        read until it is used (single-use) or 24 hours old; then a new one is issued."""
+        if not self.link_nonce or timezone.now() - self.link_issued_at >= LINK_LIFETIME:
+            self.rotate_link()
+        token = signing.dumps({"c": str(self.id), "n": self.link_nonce}, salt=LINK_SALT)
+        return settings.SITE_URL + reverse("portal:link", args=[token])
+
+    def rotate_link(self):
+        """Invalidate the current link (used, or expired) and issue the next one."""
+        self.link_nonce = secrets.token_urlsafe(16)
+        self.link_issued_at = timezone.now()
+        if self.pk and not self._state.adding:
+            XeroConnection.objects.filter(pk=self.pk).update(
+                link_nonce=self.link_nonce, link_issued_at=self.link_issued_at
+            )
+
+
+LINK_SALT = "portal-link"
+LINK_LIFETIME = timedelta(hours=24)
