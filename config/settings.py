@@ -181,6 +181,11 @@ XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", _xero_default or "https:
 XERO_API_URL = os.environ.get("XERO_API_URL", _xero_default or "https://api.xero.com").rstrip("/")
 XERO_SCOPES = os.environ.get("XERO_SCOPES", "offline_access bankfeeds accounting.settings.read").split()
 XERO_TIMEOUT_SECONDS = float(os.environ.get("XERO_TIMEOUT_SECONDS", "30"))
+# Our own limiter keeps each organisation under Xero's limits.
+XERO_RATE_LIMITS = {
+    "tenant_per_minute": envint("XERO_TENANT_PER_MINUTE", "60"),
+    "tenant_concurrent": envint("XERO_TENANT_CONCURRENT", "5"),
+}
 # Sandbox limits, as Xero counts them; tests lower them.
 XERO_SANDBOX_LIMITS = {
     "tenant_per_minute": envint("XERO_SANDBOX_TENANT_PER_MINUTE", "60"),

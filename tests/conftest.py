@@ -80,3 +80,30 @@ def codat_sdk(live_server, partner_a):
         timeout_ms=60_000,
     ) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def linked_connection(xero_on_live_server, partner_a):
+    """A company of partner A whose connection is Linked to the sandbox's UK organisation
+    through the real OAuth dance over HTTP."""
+    from apps.xero_auth import services
+    from tests.factories import CompanyFactory
+    from tests.xero_helpers import link, sandbox_ready
+
+    sandbox_ready(xero_on_live_server)
+    company = CompanyFactory(partner=partner_a.partner, name="Linked Co")
+    connection = services.connection_create(company=company)
+    return link(connection)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """One test database per pytest process, so test runs on one machine do not drop
+    each other's database."""
+    import os
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql"):
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"

@@ -126,6 +126,10 @@ class PushOperation(models.Model):
     statement_start_balance = models.DecimalField(**MONEY, null=True, blank=True)
     statement_end_balance = models.DecimalField(**MONEY, null=True, blank=True)
     transaction_count = models.PositiveIntegerField(default=0)
+    # Same batch, same key: what we send Xero as Idempotency-Key, and how a resend is recognised.
+    statement_key = models.CharField(max_length=64, blank=True, db_index=True)
+    # Xero may have the statement although we never saw its answer (timeout, lost response).
+    maybe_delivered = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-requested_on"]

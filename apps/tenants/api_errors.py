@@ -17,9 +17,11 @@ SERVICE = "PublicApi"
 class ApiError(exceptions.APIException):
     """A refusal with Codat's body: a status, a message and optional validation items."""
 
-    def __init__(self, message, *, status_code=400, errors=None, warnings=None, can_be_retried=None, headers=None):
+    def __init__(self, message, *, status_code=400, errors=None, warnings=None, can_be_retried=None, headers=None,
+                 correlation_id=None):
         super().__init__(message)
         self.status_code = status_code
+        self.correlation_id = correlation_id
         self.errors = errors or []
         self.warnings = warnings or []
         self.can_be_retried = can_be_retried
@@ -69,7 +71,7 @@ def codat_exception_handler(exc, context):
     """DRF exception handler: maps every exception, expected or not, to an ErrorMessage."""
     headers = {}
     errors = warnings = None
-    can_be_retried = None
+    can_be_retried = correlation_id = None
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -78,6 +80,7 @@ def codat_exception_handler(exc, context):
     if isinstance(exc, ApiError):
         code, message = exc.status_code, exc.detail
         errors, warnings, can_be_retried = exc.errors, exc.warnings, exc.can_be_retried
+        correlation_id = exc.correlation_id
         headers.update(exc.headers)
     elif isinstance(exc, exceptions.ValidationError):
         code, message = 400, "The request made is not valid."
@@ -106,7 +109,8 @@ def codat_exception_handler(exc, context):
         return Response(body, status=500)
 
     set_rollback()
-    body = error_body(code, message, errors=errors, warnings=warnings, can_be_retried=can_be_retried)
+    body = error_body(code, message, errors=errors, warnings=warnings, can_be_retried=can_be_retried,
+                      correlation_id=correlation_id)
     return Response(body, status=code, headers=headers)
 
 

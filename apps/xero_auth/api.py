@@ -75,7 +75,7 @@ class ConnectionCreateInput(serializers.Serializer):
     def validate_platformKey(self, value):
         if value not in PLATFORM_KEYS:
             known = ", ".join(f"{k} ({v})" for k, v in PLATFORM_KEYS.items())
-            raise serializers.ValidationError(f"Unknown platformKey {value!r}; the platform keys available are: {known}")
+            raise serializers.ValidationError(f"Unknown platformKey {value!r}; available platform keys: {known}")
         return value
 
 

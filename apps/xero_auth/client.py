@@ -82,7 +82,7 @@ def _http() -> requests.Session:
 
 def _insecure_transport_allowed():
     # oauthlib refuses plain http; the embedded sandbox in the demo and tests is http.
-    if urlsplit(settings.XERO_IDENTITY_URL).scheme == "http":
+    if "http" in (urlsplit(settings.XERO_IDENTITY_URL).scheme, urlsplit(settings.XERO_LOGIN_URL).scheme):
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 
 
@@ -106,6 +106,7 @@ def authorization_url(*, state: str, code_challenge: str) -> str:
 
     # Reference: https://developer.xero.com/documentation/guides/oauth2/pkce-flow
     """
+    _insecure_transport_allowed()
     session = OAuth2Session(settings.XERO_CLIENT_ID, redirect_uri=redirect_uri(), scope=settings.XERO_SCOPES)
     url, _ = session.authorization_url(
         f"{settings.XERO_LOGIN_URL}/identity/connect/authorize",

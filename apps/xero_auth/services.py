@@ -15,6 +15,7 @@ from apps.tenants.models import Company
 
 from . import client
 from .models import ACCESS_TOKEN_MARGIN, ConnectionStatus, XeroConnection
+from .ratelimit import xero_slot
 
 logger = logging.getLogger(__name__)
 
@@ -195,15 +196,16 @@ def access_token_for(connection: XeroConnection) -> str:
 
 
 def xero_call(connection: XeroConnection, fn, **kwargs):
-    """Call a client function with the connection's token and tenant. A 401 gets one
-    forced refresh and one retry."""
+    """Call a client function with the connection's token and tenant, inside the
+    organisation's rate limit. A 401 gets one forced refresh and one retry."""
     token = access_token_for(connection)
-    try:
-        return fn(access_token=token, tenant_id=str(connection.tenant_id), **kwargs)
-    except client.XeroUnauthorized:
-        fresh = token_refresh(connection_id=connection.pk, force=True)
-        connection.access_token = fresh.access_token
-        return fn(access_token=fresh.access_token, tenant_id=str(connection.tenant_id), **kwargs)
+    with xero_slot(connection.tenant_id):
+        try:
+            return fn(access_token=token, tenant_id=str(connection.tenant_id), **kwargs)
+        except client.XeroUnauthorized:
+            fresh = token_refresh(connection_id=connection.pk, force=True)
+            connection.access_token = fresh.access_token
+            return fn(access_token=fresh.access_token, tenant_id=str(connection.tenant_id), **kwargs)
 
 
 def refresh_expiring_tokens() -> int:

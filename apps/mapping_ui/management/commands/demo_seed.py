@@ -53,7 +53,7 @@ class Command(BaseCommand):
             call_command(
                 "sandbox_app",
                 "Bank feeds portal (demo)",
-                redirect_uri=[f"{settings.SITE_URL}/portal/xero/callback"],
+                redirect_uris=[f"{settings.SITE_URL}/portal/xero/callback"],
                 client_id=settings.XERO_CLIENT_ID,
                 client_secret=settings.XERO_CLIENT_SECRET,
                 stdout=open("/dev/null", "w"),  # noqa: SIM115 - the demo's own credentials are known

@@ -1,0 +1,268 @@
+"""transactions_push: a partner's batch of bank transactions, written to Xero as one
+statement inside the partner's request.
+
+Order of work, so that nothing is lost and nothing doubled:
+1. validate (statements.check_transactions) — a refusal stores only the failed operation;
+2. under a per-account lock (statements reach Xero in order), compare with what was
+   already delivered: all delivered answers Success without a new statement, a mix is
+   refused;
+3. store the operation and its transactions in one database transaction;
+4. post the statement with an Idempotency-Key derived from its content, so a resend of
+   the same batch after a timeout or a lost answer is recognised by Xero;
+5. record Xero's answer: Success (statement delivered), Pending (Xero still says
+   PENDING; reading the operation asks again) or Failed (Xero's problem kept).
+"""
+
+import logging
+import time
+import uuid
+from datetime import UTC
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.xero_auth import client
+from apps.xero_auth.services import ConnectionNotLinked, xero_call
+
+from . import statements
+from .models import BankTransaction, FeedStatus, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_MISMATCH = "accountId in the body ({body}) must equal the account in the path ({path})."
+ACCOUNT_UNKNOWN = "Source account {id} does not exist on this connection."
+ACCOUNT_NOT_CONNECTED = "Source account {id} is {status}; map it to a Xero account before pushing transactions."
+CONNECTION_NOT_LINKED = "The connection is {status}; the company must connect Xero again before pushing."
+ALREADY_DELIVERED = "Transaction {id} was already delivered to Xero; resend only new transactions."
+ALL_DELIVERED = "Every transaction in this batch was already delivered to Xero; no new statement was sent."
+GAP_WARNING = ("This statement starts at balance {start} but the last statement delivered for this account ended "
+               "at {last}: transactions may be missing between the two.")
+DUPLICATE_OF_RESEND = "Xero already had this statement from an earlier attempt; it was not delivered twice."
+MAYBE_DELIVERED = ("Xero did not answer ({reason}); the statement may or may not have been delivered. Resend the same "
+                   "batch: it is recognised and never delivered twice.")
+
+
+class PushRefused(Exception):
+    """The batch was refused before reaching Xero (HTTP 400); `operation` records it."""
+
+    def __init__(self, operation: PushOperation):
+        super().__init__(operation.error_message)
+        self.operation = operation
+
+
+class PushInterrupted(Exception):
+    """Xero could not be reached or throttled us; the partner should resend later."""
+
+    def __init__(self, operation: PushOperation, *, status: int, retry_after: int | None = None):
+        super().__init__(operation.error_message)
+        self.operation = operation
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _item(item_id, message, validator):
+    return {"itemId": item_id, "message": message, "validatorName": validator}
+
+
+@contextmanager
+def account_lock(source_account_id, *, wait_seconds=None):
+    """Serialise pushes to one account across threads and processes (the cache is Redis
+    in production), so statements reach Xero in the order they were accepted."""
+    key = f"push-lock:{source_account_id}"
+    token = uuid.uuid4().hex
+    hold = int(settings.XERO_TIMEOUT_SECONDS * 3 + 30)
+    deadline = time.monotonic() + (wait_seconds if wait_seconds is not None else hold)
+    delay = 0.005
+    while not cache.add(key, token, hold):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Another push to account {source_account_id} is still running")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
+
+
+def _record_failed(*, company, connection, source_account, account_id, errors, warnings=(), message, status_code):
+    return PushOperation.objects.create(
+        company=company, connection=connection, source_account=source_account, account_id=account_id,
+        status=PushStatus.FAILED, status_code=status_code, error_message=message,
+        validation={"errors": list(errors), "warnings": list(warnings)}, completed_on=timezone.now(),
+    )
+
+
+def transactions_push(*, company, connection, account_id: str, data: dict,
+                      timeout_in_minutes: int | None = None) -> PushOperation:
+    """Push one batch to Xero and return its operation, already Success, Pending or
+    Failed. Raises PushRefused (400) or PushInterrupted (429/503) with the operation."""
+    source_account = connection.source_accounts.filter(account_id=account_id).first()
+    checked = statements.check_transactions(data.get("transactions"))
+    errors = list(checked.errors)
+    if data.get("accountId") != account_id:
+        errors.insert(0, _item("accountId", ACCOUNT_MISMATCH.format(body=data.get("accountId"), path=account_id),
+                               "AccountId"))
+    if not connection.is_linked:
+        errors.insert(0, _item(None, CONNECTION_NOT_LINKED.format(status=connection.status), "Connection"))
+    if source_account is None:
+        errors.insert(0, _item(account_id, ACCOUNT_UNKNOWN.format(id=account_id), "SourceAccount"))
+    elif source_account.status != SourceAccountStatus.CONNECTED:
+        errors.insert(0, _item(account_id, ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status),
+                               "SourceAccount"))
+    if errors:
+        raise PushRefused(_record_failed(
+            company=company, connection=connection, source_account=source_account, account_id=account_id,
+            errors=errors, warnings=checked.warnings, message=errors[0]["message"], status_code=400))
+
+    with account_lock(source_account.pk):
+        return _push_locked(company, connection, source_account, checked, timeout_in_minutes)
+
+
+def _push_locked(company, connection, source_account, checked, timeout_in_minutes):
+    source_account = SourceAccount.objects.get(pk=source_account.pk)
+    feed = source_account.feeds.filter(status=FeedStatus.CONNECTED).first()
+    transactions = checked.transactions
+    warnings = list(checked.warnings)
+    ids = [t.id for t in transactions]
+    delivered = set(BankTransaction.objects.filter(
+        source_account=source_account, delivered=True, transaction_id__in=ids).values_list("transaction_id", flat=True))
+    common = {"company": company, "connection": connection, "source_account": source_account,
+              "account_id": source_account.account_id}
+    if delivered and len(delivered) == len(ids):
+        return PushOperation.objects.create(
+            **common, status=PushStatus.SUCCESS, status_code=200, completed_on=timezone.now(),
+            validation={"errors": [], "warnings": [_item(None, ALL_DELIVERED, "AlreadyDelivered")]},
+            timeout_in_minutes=timeout_in_minutes)
+    if delivered:
+        errors = [_item(i, ALREADY_DELIVERED.format(id=i), "AlreadyDelivered") for i in ids if i in delivered]
+        raise PushRefused(_record_failed(**common, errors=errors, warnings=warnings, status_code=400,
+                                         message=f"{len(errors)} transaction(s) in this batch were already delivered."))
+    if feed is None or feed.xero_feed_connection_id is None:
+        error = _item(source_account.account_id, ACCOUNT_NOT_CONNECTED.format(
+            id=source_account.account_id, status="not connected to a Xero feed"), "SourceAccount")
+        raise PushRefused(_record_failed(**common, errors=[error], status_code=400, message=error["message"]))
+
+    statement = statements.build_statement(transactions, feed_connection_id=str(feed.xero_feed_connection_id))
+    last = source_account.last_end_balance
+    if last is not None and statement.start_balance != last:
+        warnings.append(_item(transactions[0].id, GAP_WARNING.format(start=statement.start_balance, last=last),
+                              "BalanceGap"))
+
+    with transaction.atomic():
+        operation = PushOperation.objects.create(
+            **common, status=PushStatus.PENDING, status_code=202, timeout_in_minutes=timeout_in_minutes,
+            validation={"errors": [], "warnings": warnings}, transaction_count=len(transactions),
+            statement_key=statement.idempotency_key, statement_start_date=statement.start_date,
+            statement_end_date=statement.end_date, statement_start_balance=statement.start_balance,
+            statement_end_balance=statement.end_balance)
+        BankTransaction.objects.bulk_create([
+            BankTransaction(push_operation=operation, source_account=source_account, transaction_id=t.id,
+                            date=t.date.replace(tzinfo=UTC), description=t.description,
+                            counterparty=t.counterparty, reference=t.reference, reconciled=t.reconciled,
+                            amount=t.amount, balance=t.balance, transaction_type=t.transaction_type)
+            for t in transactions
+        ])
+
+    try:
+        response = xero_call(connection, client.create_statement, statement=statement.body,
+                             idempotency_key=statement.idempotency_key)
+    except ConnectionNotLinked as exc:
+        _fail(operation, 400, str(exc), [_item(None, str(exc), "Connection")])
+        raise PushRefused(operation)
+    except client.XeroRateLimited as exc:
+        _fail(operation, 429, f"Xero's rate limit was reached ({exc.problem_kind or 'minute'}); nothing was sent. "
+                              f"Retry after {exc.retry_after} seconds.", [])
+        raise PushInterrupted(operation, status=429, retry_after=exc.retry_after)
+    except client.XeroUnavailable as exc:
+        operation.maybe_delivered = exc.maybe_delivered
+        _fail(operation, exc.status or 503, MAYBE_DELIVERED.format(reason=exc), [])
+        raise PushInterrupted(operation, status=503)
+    except client.XeroRejected as exc:
+        _fail(operation, exc.status or 400, _problem_text(exc.problem), [_problem_item(exc.problem)])
+        return operation
+
+    return _record_answer(operation, source_account, response)
+
+
+def _problem_text(problem):
+    return problem.get("detail") or problem.get("title") or "Xero refused the statement."
+
+
+def _problem_item(problem, item_id=None):
+    return {"itemId": item_id, "message": _problem_text(problem), "validatorName": problem.get("type") or "Xero"}
+
+
+def _fail(operation, status_code, message, errors):
+    operation.status = PushStatus.FAILED
+    operation.status_code = status_code
+    operation.error_message = message
+    operation.validation = {**operation.validation, "errors": errors}
+    operation.completed_on = timezone.now()
+    operation.save()
+
+
+def _record_answer(operation, source_account, response: client.XeroResponse):
+    item = ((response.data or {}).get("items") or [{}])[0]
+    item_errors = item.get("errors") or []
+    if response.status == 409 or any(e.get("type") == "duplicate-statement" for e in item_errors):
+        resent = PushOperation.objects.filter(
+            source_account=source_account, statement_key=operation.statement_key, maybe_delivered=True
+        ).exclude(pk=operation.pk).exists()
+        if resent:
+            operation.validation["warnings"].append(_item(None, DUPLICATE_OF_RESEND, "DuplicateStatement"))
+            return _succeed(operation, source_account, item.get("id"))
+        _fail(operation, 409, _problem_text(item_errors[0]) if item_errors else "Xero marked the statement duplicate.",
+              [_problem_item(e) for e in item_errors])
+        return operation
+    if response.status >= 300 or item.get("status") == "REJECTED":
+        _fail(operation, response.status if response.status >= 300 else 400,
+              _problem_text(item_errors[0]) if item_errors else "Xero rejected the statement.",
+              [_problem_item(e) for e in item_errors])
+        return operation
+    operation.xero_statement_id = item.get("id")
+    if item.get("status") == "DELIVERED":
+        return _succeed(operation, source_account, item.get("id"))
+    operation.save(update_fields=["xero_statement_id"])
+    return statement_status_refresh(operation=operation)
+
+
+def _succeed(operation, source_account, statement_id):
+    with transaction.atomic():
+        operation.status = PushStatus.SUCCESS
+        operation.status_code = 200
+        operation.completed_on = timezone.now()
+        operation.xero_statement_id = statement_id or operation.xero_statement_id
+        operation.save()
+        operation.transactions.update(delivered=True)
+        # A Pending push confirmed late must not move the account back behind later ones.
+        SourceAccount.objects.filter(
+            Q(last_end_date__isnull=True) | Q(last_end_date__lte=operation.statement_end_date), pk=source_account.pk
+        ).update(
+            balance=operation.statement_end_balance, last_end_balance=operation.statement_end_balance,
+            last_end_date=operation.statement_end_date, last_pushed_at=operation.completed_on)
+    return operation
+
+
+def statement_status_refresh(*, operation: PushOperation) -> PushOperation:
+    """Ask Xero about a Pending operation's statement and record what it says."""
+    if operation.status != PushStatus.PENDING or not operation.xero_statement_id:
+        return operation
+    try:
+        statement = xero_call(operation.connection, client.get_statement,
+                              statement_id=str(operation.xero_statement_id))
+    except (client.XeroError, ConnectionNotLinked) as exc:
+        logger.info("Statement %s of push %s not checked: %s", operation.xero_statement_id, operation.pk, exc)
+        return operation
+    status = statement.get("status")
+    if status == "DELIVERED":
+        return _succeed(operation, operation.source_account, operation.xero_statement_id)
+    if status == "REJECTED":
+        errors = statement.get("errors") or []
+        _fail(operation, 400, _problem_text(errors[0]) if errors else "Xero rejected the statement.",
+              [_problem_item(e) for e in errors])
+    return operation

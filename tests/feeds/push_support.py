@@ -1,0 +1,60 @@
+"""Batches and sandbox reads shared by the push tests."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+from django.utils import timezone
+
+
+def batch(n, *, first_id=1, opening=Decimal("1000.00"), days_ago=3, amount=Decimal("-1.25"), prefix="t"):
+    """n chronological transactions with consistent running balances."""
+    start = timezone.now().replace(tzinfo=None) - timedelta(days=days_ago)
+    balance = opening
+    transactions = []
+    for i in range(n):
+        balance += amount
+        transactions.append({
+            "id": f"{prefix}{first_id + i}",
+            "date": (start + timedelta(seconds=i)).isoformat(timespec="seconds"),
+            "description": f"Card payment {first_id + i}",
+            "counterparty": "Coffee Supplies Ltd",
+            "reference": f"REF{first_id + i}",
+            "amount": float(amount),
+            "balance": float(balance),
+            "transactionType": "Debit" if amount < 0 else "Credit",
+        })
+    return transactions
+
+
+def push_url(account):
+    connection = account.connection
+    return (f"/api/companies/{connection.company_id}/connections/{connection.id}/push/bankAccounts/"
+            f"{account.account_id}/bankTransactions")
+
+
+def delivered_lines(account):
+    """The statement lines the sandbox holds as delivered on the account's feed."""
+    from apps.xero_sandbox.models import StatementLine
+
+    feed = account.feeds.first()
+    return StatementLine.objects.filter(feed_connection_id=feed.xero_feed_connection_id,
+                                        statement__status="DELIVERED")
+
+
+def add_fault(base_url, **fault):
+    response = requests.post(f"{base_url}/xero-sandbox/_faults", json=fault, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def connected_account(linked_connection):
+    from apps.feeds.models import SourceAccount
+    from tests.xero_helpers import connect_feed
+
+    account = SourceAccount.objects.create(
+        connection=linked_connection, account_id="acc-1", account_name="Business Current", account_type="checking",
+        account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("1000.00"))
+    connect_feed(account)
+    return account

@@ -1,0 +1,40 @@
+"""Codat's SDK pushes a full 1000-transaction batch; the sandbox holds exactly those lines."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.feeds.models import PushOperation, SourceAccount
+from tests.feeds.push_support import batch, connected_account, delivered_lines  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_1000_transaction_push_is_delivered_once_with_the_right_balances(codat_sdk, connected_account):
+    account = connected_account
+    transactions = batch(1000, opening=Decimal("1000.00"), amount=Decimal("-0.75"))
+    result = codat_sdk.transactions.create(request={
+        "company_id": str(account.connection.company_id),
+        "connection_id": str(account.connection.id),
+        "account_id": account.account_id,
+        "create_bank_transactions": {"account_id": account.account_id, "transactions": transactions},
+    })
+    assert result.status == "Success"
+    assert result.status_code == 200
+    assert len(result.changes) == 1000
+    assert result.changes[0].record_ref.id == "t1"
+
+    lines = delivered_lines(account)
+    assert lines.count() == 1000
+    assert sorted(lines.values_list("transaction_id", flat=True)) == sorted(t["id"] for t in transactions)
+    statement = lines.first().statement
+    assert statement.start_balance == Decimal("1000.00")
+    assert statement.end_balance == Decimal("250.00")
+    account = SourceAccount.objects.get(pk=account.pk)
+    assert account.balance == Decimal("250.00")
+    assert account.last_end_balance == Decimal("250.00")
+
+    operation = codat_sdk.transactions.get_create_operation(request={
+        "company_id": str(account.connection.company_id), "push_operation_key": result.push_operation_key})
+    assert operation.status == "Success"
+    assert PushOperation.objects.get().xero_statement_id is not None
