@@ -107,3 +107,18 @@ def django_db_modify_db_settings():
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgresql"):
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
+@pytest.fixture
+def connected_account(linked_connection):
+    """Source account acc-1 (GBP) of the linked connection, with a connected Xero feed."""
+    from decimal import Decimal
+
+    from apps.feeds.models import SourceAccount
+    from tests.xero_helpers import connect_feed
+
+    account = SourceAccount.objects.create(
+        connection=linked_connection, account_id="acc-1", account_name="Business Current", account_type="checking",
+        account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("1000.00"))
+    connect_feed(account)
+    return account

@@ -3,7 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 import requests
 from django.utils import timezone
 
@@ -46,15 +45,3 @@ def delivered_lines(account):
 def add_fault(base_url, **fault):
     response = requests.post(f"{base_url}/xero-sandbox/_faults", json=fault, timeout=10)
     assert response.status_code == 201, response.text
-
-
-@pytest.fixture
-def connected_account(linked_connection):
-    from apps.feeds.models import SourceAccount
-    from tests.xero_helpers import connect_feed
-
-    account = SourceAccount.objects.create(
-        connection=linked_connection, account_id="acc-1", account_name="Business Current", account_type="checking",
-        account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("1000.00"))
-    connect_feed(account)
-    return account

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from apps.feeds.models import PushOperation, SourceAccount
-from tests.feeds.push_support import batch, connected_account, delivered_lines  # noqa: F401
+from tests.feeds.push_support import batch, delivered_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

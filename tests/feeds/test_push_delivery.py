@@ -1,0 +1,171 @@
+"""Pushes against the sandbox over real HTTP: delivered once, retries safe, faults
+reported with canBeRetried, concurrent pushes in order, constant SQL."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+import requests
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.feeds.models import PushOperation, SourceAccount
+from apps.xero_auth.models import XeroConnection
+from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def push(partner, account, transactions, **headers):
+    return partner.post(push_url(account), {"accountId": account.account_id, "transactions": transactions},
+                        format="json", **headers)
+
+
+def test_a_push_answers_success_with_the_created_lines(partner_a, connected_account):
+    response = push(partner_a, connected_account, batch(3))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "Success"
+    assert [c["recordRef"]["id"] for c in body["changes"]] == ["t1", "t2", "t3"]
+    assert body["data"]["accountId"] == "acc-1"
+    assert delivered_lines(connected_account).count() == 3
+
+
+def test_a_batch_already_delivered_answers_success_without_a_new_statement(partner_a, connected_account):
+    transactions = batch(3)
+    assert push(partner_a, connected_account, transactions).json()["status"] == "Success"
+    again = push(partner_a, connected_account, transactions)
+    assert again.status_code == 200
+    assert again.json()["status"] == "Success"
+    assert "already delivered" in again.json()["validation"]["warnings"][0]["message"]
+    assert delivered_lines(connected_account).count() == 3
+
+
+def test_a_batch_mixing_delivered_and_new_ids_is_refused_naming_them(partner_a, connected_account):
+    push(partner_a, connected_account, batch(2))
+    mixed = batch(3, opening=Decimal("997.50"), first_id=2)
+    response = push(partner_a, connected_account, mixed)
+    assert response.status_code == 400
+    assert [e["itemId"] for e in response.json()["validation"]["errors"]] == ["t2"]
+    assert delivered_lines(connected_account).count() == 2
+
+
+def test_a_gap_in_balances_is_delivered_with_a_warning(partner_a, connected_account):
+    push(partner_a, connected_account, batch(2, opening=Decimal("1000.00")))
+    response = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("900.00")))
+    body = response.json()
+    assert body["status"] == "Success"
+    assert body["validation"]["warnings"][0]["validatorName"] == "BalanceGap"
+    assert "may be missing" in body["validation"]["warnings"][0]["message"]
+
+
+def test_the_idempotency_key_replays_the_first_answer(partner_a, connected_account):
+    transactions = batch(2)
+    first = push(partner_a, connected_account, transactions, HTTP_IDEMPOTENCY_KEY="push-1")
+    again = push(partner_a, connected_account, transactions, HTTP_IDEMPOTENCY_KEY="push-1")
+    assert again.json() == first.json()
+    assert PushOperation.objects.count() == 1
+    other = push(partner_a, connected_account, batch(2, first_id=10), HTTP_IDEMPOTENCY_KEY="push-1")
+    assert other.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("fault", "partner_status"),
+    [
+        ({"mode": "status", "status": 500}, 503),
+        ({"mode": "status", "status": 429, "retryAfter": 7}, 429),
+        ({"mode": "hang", "seconds": 2}, 503),
+        ({"mode": "drop_after_commit"}, 503),
+    ],
+    ids=["xero-500", "xero-429", "timeout", "response-lost-after-commit"],
+)
+def test_faults_are_retryable_and_a_resend_leaves_one_copy(partner_a, connected_account, settings, fault,
+                                                           partner_status, live_server):
+    settings.XERO_TIMEOUT_SECONDS = 1.5
+    add_fault(live_server.url, operation="bankfeeds.xro/1.0/Statements", method="POST", **fault)
+    transactions = batch(5)
+    response = push(partner_a, connected_account, transactions)
+    assert response.status_code == partner_status, response.content
+    body = response.json()
+    assert body["canBeRetried"] == "True"
+    if partner_status == 429:
+        assert response["Retry-After"] == "7"
+    operation = PushOperation.objects.get(push_operation_key=body["correlationId"])
+    assert operation.status == "Failed"
+
+    resend = push(partner_a, connected_account, transactions)
+    assert resend.status_code == 200, resend.content
+    assert resend.json()["status"] == "Success"
+    lines = delivered_lines(connected_account)
+    assert sorted(lines.values_list("transaction_id", flat=True)) == sorted(t["id"] for t in transactions)
+
+
+def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a, connected_account, live_server):
+    XeroConnection.objects.filter(pk=connected_account.connection_id).update(access_token_expires_at=None)
+    add_fault(live_server.url, operation="connect/token", mode="invalid_grant")
+    transactions = batch(2)
+    response = push(partner_a, connected_account, transactions)
+    assert response.status_code == 400
+    assert response.json()["canBeRetried"] == "False"
+    connection = XeroConnection.objects.get(pk=connected_account.connection_id)
+    assert connection.status == "Deauthorized"
+    assert connection.data_connection_errors[0]["status"] == "Active"
+    assert delivered_lines(connected_account).count() == 0
+    # Resending before the company reconnects changes nothing.
+    assert push(partner_a, connected_account, transactions).status_code == 400
+    assert delivered_lines(connected_account).count() == 0
+
+
+def test_a_pending_statement_is_asked_again_when_the_operation_is_read(partner_a, connected_account, live_server):
+    add_fault(live_server.url, operation="bankfeeds.xro/1.0/Statements/", method="GET", status=500)
+    response = push(partner_a, connected_account, batch(2))
+    body = response.json()
+    assert body["status"] == "Pending"
+    read = partner_a.get(f"/api/companies/{connected_account.connection.company_id}/push/{body['pushOperationKey']}")
+    assert read.json()["status"] == "Success"
+    assert SourceAccount.objects.get(pk=connected_account.pk).balance == Decimal("997.50")
+
+
+def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partner_a, connected_account, live_server):
+    batches = [batch(10, first_id=1 + 10 * k, opening=Decimal("1000.00") - Decimal("12.50") * k) for k in range(20)]
+    url = f"{live_server.url}{push_url(connected_account)}"
+    results = []
+
+    def send(transactions):
+        answer = requests.post(url, json={"accountId": "acc-1", "transactions": transactions},
+                               headers={"Authorization": partner_a.auth}, timeout=60)
+        results.append(answer)
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in results) == [200] * 20, [r.text for r in results if r.status_code != 200]
+    assert all(r.json()["status"] == "Success" for r in results)
+    lines = delivered_lines(connected_account)
+    assert lines.count() == 200
+    assert len(set(lines.values_list("transaction_id", flat=True))) == 200
+
+    from apps.xero_sandbox.models import Statement
+
+    at_xero = list(Statement.objects.filter(status="DELIVERED").order_by("created_at").values_list("id", flat=True))
+    ours = list(PushOperation.objects.order_by("requested_on").values_list("xero_statement_id", flat=True))
+    assert at_xero == ours
+
+
+def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_account):
+    from apps.feeds.push import transactions_push
+
+    connection = connected_account.connection
+    counts = {}
+    opening = Decimal("1000.00")
+    for size in (1, 1000):
+        transactions = batch(size, prefix=f"s{size}-", opening=opening)
+        opening = Decimal(str(transactions[-1]["balance"]))
+        with CaptureQueriesContext(db_connection) as queries:
+            operation = transactions_push(company=connection.company, connection=connection, account_id="acc-1",
+                                          data={"accountId": "acc-1", "transactions": transactions})
+        assert operation.status == "Success"
+        counts[size] = len(queries)
+    assert counts[1] == counts[1000], counts
