@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "allauth",
@@ -163,6 +164,21 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_AUTHENTICATION": [],
+    # Served from static/, never a CDN: deployments may have no internet.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.tenants.schema.add_error_messages",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionStatusEnum": "apps.xero_auth.models.ConnectionStatus",
+        "SourceAccountStatusEnum": ["pending", "connected", "connecting", "disconnected", "unknown"],
+        "PushOperationStatusEnum": "apps.feeds.models.PushStatus",
+    },
 }
 
 # Xero. Unset client id means: use the embedded sandbox with the portal's demo app.

@@ -5,6 +5,7 @@ import uuid
 
 from django.http import Http404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -153,7 +154,8 @@ class BankTransactionsPushView(APIView):
 
 
 class BankTransactionsModelView(APIView):
-    @extend_schema(operation_id="get-create-bank-transactions-model", tags=["Transactions"])
+    @extend_schema(operation_id="get-create-bank-transactions-model", tags=["Transactions"],
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request, company_id, connection_id, account_id):
         connection_for_partner(request.user, company_id, connection_id)
         return Response(CREATE_MODEL)

@@ -1,0 +1,67 @@
+"""The partner API's own OpenAPI document: valid OpenAPI 3, and it covers every
+operation of DESIGN.md's table with Codat's paths, methods and operation ids."""
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.django_db
+
+C = "/api/companies/{companyId}"
+CC = C + "/connections/{connectionId}"
+OPERATIONS = {
+    ("post", "/api/companies"): "create-company",
+    ("get", "/api/companies"): "list-companies",
+    ("get", C): "get-company",
+    ("put", C): "replace-company",
+    ("patch", C): "update-company",
+    ("delete", C): "delete-company",
+    ("get", C + "/connections"): "list-connections",
+    ("post", C + "/connections"): "create-connection",
+    ("get", CC): "get-connection",
+    ("patch", CC): "unlink-connection",
+    ("delete", CC): "delete-connection",
+    ("post", CC + "/connectionInfo/bankFeedAccounts"): "create-source-account",
+    ("post", CC + "/connectionInfo/bankFeedAccounts/batch"): "create-batch-source-account",
+    ("get", CC + "/connectionInfo/bankFeedAccounts"): "list-source-accounts",
+    ("patch", CC + "/connectionInfo/bankFeedAccounts/{accountId}"): "update-source-account",
+    ("delete", CC + "/connectionInfo/bankFeedAccounts/{accountId}"): "delete-source-account",
+    ("get", CC + "/bankFeedAccounts/mapping"): "get-bank-account-mapping",
+    ("post", CC + "/bankFeedAccounts/mapping"): "create-bank-account-mapping",
+    ("get", CC + "/bankFeeds/info"): "get-company-information",
+    ("post", CC + "/push/bankAccounts/{accountId}/bankTransactions"): "create-bank-transactions",
+    ("get", CC + "/options/bankAccounts/{accountId}/bankTransactions"): "get-create-bank-transactions-model",
+    ("get", C + "/push/{pushOperationKey}"): "get-create-operation",
+    ("get", C + "/push"): "list-create-operations",
+}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_the_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate(schema)
+
+
+def test_the_schema_covers_every_operation_with_codats_ids(schema):
+    found = {(method, path): op.get("operationId") for path, item in schema["paths"].items()
+             for method, op in item.items() if method in ("get", "post", "put", "patch", "delete")}
+    missing = {k: v for k, v in OPERATIONS.items() if found.get(k) != v}
+    assert not missing, missing
+
+
+def test_errors_are_documented_as_error_message(schema):
+    create = schema["paths"]["/api/companies"]["post"]["responses"]
+    assert create["400"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ErrorMessage"
+
+
+def test_the_docs_page_renders(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"/api/schema/" in response.content
+    assert b"cdn." not in response.content
