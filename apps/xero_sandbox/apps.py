@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class XeroSandboxConfig(AppConfig):
+    name = "apps.xero_sandbox"
+    label = "xero_sandbox"

@@ -1,0 +1,574 @@
+"""Bank Feeds API 1.0: FeedConnections and Statements, as strict as Xero documents.
+
+Choices where Xero is silent (stricter, or simplest faithful):
+- New feed connections answer ``status: PENDING``; they are connected at once, and read
+  back without a ``status`` (the spec's FeedConnection status enum only has PENDING and
+  REJECTED). GET FeedConnections answers 200 (the live API does; the spec says 202).
+- POST FeedConnections processes every item; if any is rejected the answer is 400 with
+  all items (accepted ones PENDING with their id, rejected ones REJECTED with ``error``).
+  An accountToken is unique per app across organisations: live in this organisation ->
+  ``feed-already-connected-in-current-organisation``; in another one ->
+  ``feed-already-connected-in-different-organisation``. A bank account already fed by
+  another token is rejected the first way too.
+- POST Statements is all-or-nothing for validation (400/403/422 problem, nothing stored);
+  duplicates are judged per statement: duplicates are stored REJECTED, the others are
+  delivered, and the answer is 409 listing all of them. A statement is a duplicate when
+  an earlier delivered one on the same feed connection has the same dates, balances and
+  lines, or when ANY of its lines' transactionId was already delivered on that feed
+  connection (or earlier in the same request). Dates are judged in UTC.
+- ``Idempotency-Key`` (max 128 chars), per app and tenant: the same key with the same
+  method, path and body replays the stored answer; with a different request it is
+  refused with 400 ``invalid-request``. 5xx answers are not stored.
+- Paging: page is 1-based (not a number or < 1 -> 1); pageSize defaults to 10, at most
+  100; ``itemCount`` is the number of items on the page (as in the spec's example).
+- Unknown ids answer 404 (``bank-feed-not-found`` / ``statement-not-found``).
+"""
+
+import hashlib
+import json
+import re
+import uuid
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.utils import timezone
+
+from . import bankfeeds_rules as rules
+from .gateway import CallContext, xero_api
+from .models import BankAccount, FeedConnection, IdempotentResponse, Statement, StatementLine, sha256_hex
+from .problems import Problem, error_item, json_response, problem
+
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+MAX_PAGE_SIZE = 100
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _json_body(ctx: CallContext):
+    try:
+        return json.loads(ctx.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise rules.invalid("The request body is not valid JSON.")
+
+
+def _paging(request) -> tuple[int, int]:
+    def number(name, default):
+        try:
+            value = int(request.GET.get(name, default))
+        except ValueError:
+            return default
+        return value if value >= 1 else default
+
+    return number("page", 1), min(number("pageSize", 10), MAX_PAGE_SIZE)
+
+
+def _page(queryset, request, render) -> dict:
+    page, size = _paging(request)
+    total = queryset.count()
+    rows = [render(row) for row in queryset[(page - 1) * size : page * size]]
+    return {
+        "pagination": {"page": page, "pageSize": size, "pageCount": max(1, -(-total // size)), "itemCount": len(rows)},
+        "items": rows,
+    }
+
+
+def _idempotent(request, ctx: CallContext, handler) -> HttpResponse:
+    """Run handler once per Idempotency-Key; replay the stored answer afterwards."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return handler()
+    if not key or len(key) > 128:
+        return problem("invalid-request", "The Idempotency-Key header must be 1 to 128 characters.", 400)
+    digest = sha256_hex(ctx.body)
+    lookup = {"app": ctx.app, "organisation": ctx.organisation, "key": key}
+    stored = IdempotentResponse.objects.filter(**lookup).first()
+    if stored is None:
+        response = handler()
+        if response.status_code >= 500:
+            return response
+        try:
+            with transaction.atomic():
+                stored = IdempotentResponse.objects.create(
+                    **lookup,
+                    method=request.method,
+                    path=request.path,
+                    body_sha256=digest,
+                    status=response.status_code,
+                    content_type=response["Content-Type"],
+                    body=response.content.decode(),
+                )
+            return response
+        except IntegrityError:
+            stored = IdempotentResponse.objects.get(**lookup)
+    if (stored.method, stored.path, stored.body_sha256) != (request.method, request.path, digest):
+        return problem("invalid-request", "The Idempotency-Key was already used for a different request.", 400)
+    return HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
+
+
+def _handled(fn):
+    """Turn a raised Problem into its response."""
+    try:
+        return fn()
+    except Problem as exc:
+        return exc.response()
+
+
+# ---- Feed connections -------------------------------------------------------------------
+
+
+def _feed_json(fc: FeedConnection) -> dict:
+    body = {
+        "id": str(fc.id),
+        "accountToken": fc.account_token,
+        "accountType": fc.account_type,
+        "accountNumber": fc.account_number or None,
+        "accountName": fc.account_name or None,
+        "accountId": str(fc.bank_account.account_id),
+        "currency": fc.currency,
+        "country": fc.country or None,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@xero_api(api="bankfeeds")
+def feed_connections(request, ctx: CallContext):
+    """GET (paged list) and POST (create) FeedConnections."""
+    if request.method == "GET":
+        rows = FeedConnection.objects.filter(
+            app=ctx.app, organisation=ctx.organisation, deleted_at__isnull=True
+        ).select_related("bank_account")
+        return json_response(_page(rows, request, _feed_json), 200)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    return _idempotent(request, ctx, lambda: _handled(lambda: _create_feed_connections(ctx)))
+
+
+class _Rejected(Exception):
+    def __init__(self, type_, detail, status=400):
+        super().__init__(detail)
+        self.error = error_item(type_, detail, status)
+
+
+def _check_feed_item(item, ctx, seen_tokens) -> dict:
+    if not isinstance(item, dict):
+        raise _Rejected("invalid-request", "Each item must be an object.")
+    try:
+        token = rules.text(item, "accountToken", "AccountToken", rules.FEED_LIMITS["accountToken"], True)
+        kind = item.get("accountType")
+        if kind not in (BankAccount.BANK, BankAccount.CREDITCARD):
+            raise rules.invalid("The request field 'AccountType' must be BANK or CREDITCARD.")
+        number_limit = 4 if kind == BankAccount.CREDITCARD else rules.FEED_LIMITS["accountNumber"]
+        number = rules.text(item, "accountNumber", "AccountNumber", number_limit)
+        name = rules.text(item, "accountName", "AccountName", rules.FEED_LIMITS["accountName"])
+        account_id = item.get("accountId")
+        if account_id is not None and _uuid(account_id) is None:
+            raise rules.invalid("The request field 'AccountId' must be a GUID.")
+        if not number and account_id is None:
+            raise rules.invalid("Either 'AccountNumber' or 'AccountId' is required.")
+        currency = item.get("currency")
+        if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
+            raise rules.invalid("The request field 'Currency' is required (ISO-4217).")
+    except Problem as exc:
+        raise _Rejected(exc.type, exc.detail, exc.status)
+    country = item.get("country")
+    if country is not None and (not isinstance(country, str) or not COUNTRY_RE.match(country)):
+        raise _Rejected("invalid-country-specified", "The country is not a valid ISO-3166 alpha-2 code.")
+    org = ctx.organisation
+    if not org.bank_feeds_enabled:
+        raise _Rejected("invalid-organisation-bank-feeds", "The organisation cannot use bank feeds.", 403)
+    if currency != org.base_currency and not org.is_multi_currency:
+        raise _Rejected(
+            "invalid-organisation-multi-currency",
+            "The organisation does not have multi-currency enabled for a feed in this currency.",
+        )
+    if token in seen_tokens:
+        raise _Rejected("feed-already-connected-in-current-organisation", "The AccountToken is repeated.", 409)
+    live = FeedConnection.objects.filter(app=ctx.app, account_token=token, deleted_at__isnull=True)
+    if live.filter(organisation=org).exists():
+        raise _Rejected(
+            "feed-already-connected-in-current-organisation",
+            "The AccountToken is already connected to a bank account in this organisation.",
+            409,
+        )
+    if live.exists():
+        raise _Rejected(
+            "feed-already-connected-in-different-organisation",
+            "The AccountToken is already connected to a bank account in a different organisation.",
+            409,
+        )
+    accounts = BankAccount.objects.filter(organisation=org)
+    account = None
+    if account_id is not None:
+        account = accounts.filter(account_id=_uuid(account_id)).first()
+        if account is None:
+            raise _Rejected("account-not-valid", "The AccountId is not a bank account of this organisation.")
+    elif number:
+        account = accounts.filter(account_number=number, bank_account_type=kind).first()
+    if account is not None:
+        if account.currency != currency or account.bank_account_type != kind:
+            raise _Rejected("account-not-valid", "The bank account's currency or type does not match the feed.")
+        if account.feed_connections.filter(deleted_at__isnull=True).exists():
+            raise _Rejected(
+                "feed-already-connected-in-current-organisation",
+                "The bank account already has a feed connection.",
+                409,
+            )
+    elif not name:
+        raise _Rejected("invalid-request", "The request field 'AccountName' is required for a new account.")
+    return {
+        "token": token,
+        "kind": kind,
+        "number": number or "",
+        "name": name or "",
+        "currency": currency,
+        "country": country or "",
+        "account": account,
+    }
+
+
+@transaction.atomic
+def _create_feed_connections(ctx: CallContext) -> HttpResponse:
+    items = rules.items_of(_json_body(ctx))
+    answers, rejected, seen = [], False, set()
+    for item in items:
+        try:
+            checked = _check_feed_item(item, ctx, seen)
+        except _Rejected as exc:
+            rejected = True
+            token = item.get("accountToken") if isinstance(item, dict) else None
+            answers.append(
+                {
+                    **({"accountToken": token} if isinstance(token, str) else {}),
+                    "status": "REJECTED",
+                    "error": exc.error,
+                }
+            )
+            continue
+        seen.add(checked["token"])
+        account = checked["account"] or BankAccount.objects.create(
+            organisation=ctx.organisation,
+            name=checked["name"],
+            account_number=checked["number"],
+            bank_account_type=checked["kind"],
+            currency=checked["currency"],
+        )
+        fc = FeedConnection.objects.create(
+            app=ctx.app,
+            organisation=ctx.organisation,
+            bank_account=account,
+            account_token=checked["token"],
+            account_number=checked["number"] or account.account_number,
+            account_name=checked["name"] or account.name[:30],
+            account_type=checked["kind"],
+            currency=checked["currency"],
+            country=checked["country"],
+            status=FeedConnection.CONNECTED,
+        )
+        answers.append({"id": str(fc.id), "accountToken": fc.account_token, "status": "PENDING"})
+    return json_response({"items": answers}, 400 if rejected else 202)
+
+
+@xero_api(api="bankfeeds")
+def feed_connection_detail(request, ctx: CallContext, feed_id):
+    """GET FeedConnections/{id}."""
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    fid = _uuid(feed_id)
+    if fid is None:
+        return problem("invalid-request", "The id must be a GUID.", 400)
+    fc = (
+        FeedConnection.objects.filter(pk=fid, app=ctx.app, organisation=ctx.organisation, deleted_at__isnull=True)
+        .select_related("bank_account")
+        .first()
+    )
+    if fc is None:
+        return problem("bank-feed-not-found", "The feed connection was not found.", 404)
+    return json_response(_feed_json(fc))
+
+
+@xero_api(api="bankfeeds")
+def delete_requests(request, ctx: CallContext):
+    """POST FeedConnections/DeleteRequests: disconnect feeds; the Xero accounts stay."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    return _idempotent(request, ctx, lambda: _handled(lambda: _delete_feeds(ctx)))
+
+
+@transaction.atomic
+def _delete_feeds(ctx: CallContext) -> HttpResponse:
+    items = rules.items_of(_json_body(ctx))
+    answers = []
+    for item in items:
+        fid = _uuid(item.get("id")) if isinstance(item, dict) else None
+        if fid is None:
+            raise rules.invalid("Each item requires an 'id' GUID.")
+        updated = FeedConnection.objects.filter(
+            pk=fid, app=ctx.app, organisation=ctx.organisation, deleted_at__isnull=True
+        ).update(deleted_at=timezone.now(), status=FeedConnection.DELETED)
+        if updated:
+            answers.append({"id": str(fid), "status": "PENDING"})
+        else:
+            answers.append(
+                {
+                    "id": str(fid),
+                    "status": "REJECTED",
+                    "error": error_item(
+                        "feed-not-found-or-already-deleted",
+                        "The feed connection was not found or already deleted.",
+                        400,
+                    ),
+                }
+            )
+    return json_response({"items": answers}, 202)
+
+
+# ---- Statements -------------------------------------------------------------------------
+
+
+def _balance_json(value: Decimal, ind: str) -> dict:
+    return {"amount": value, "creditDebitIndicator": ind}
+
+
+def _statement_json(st: Statement, lines: bool = False) -> dict:
+    body = {
+        "id": str(st.id),
+        "feedConnectionId": str(st.feed_connection_id),
+        "status": st.status,
+        "startDate": st.start_date.isoformat(),
+        "endDate": st.end_date.isoformat(),
+        "startBalance": _balance_json(st.start_balance, st.start_indicator),
+        "endBalance": _balance_json(st.end_balance, st.end_indicator),
+        "statementLineCount": st.line_count,
+    }
+    if st.errors:
+        body["errors"] = st.errors
+    if lines:
+        body["statementLines"] = [_line_json(line) for line in st.lines.all()]
+    return body
+
+
+def _line_json(line: StatementLine) -> dict:
+    body = {
+        "postedDate": line.posted_date.isoformat(),
+        "description": line.description,
+        "amount": line.amount,
+        "creditDebitIndicator": line.credit_debit_indicator,
+        "transactionId": line.transaction_id,
+        "payeeName": line.payee_name,
+        "reference": line.reference,
+        "chequeNumber": line.cheque_number,
+        "transactionType": line.transaction_type,
+    }
+    return {k: v for k, v in body.items() if v not in (None, "")}
+
+
+@xero_api(api="bankfeeds", statements=True)
+def statements(request, ctx: CallContext):
+    """GET (paged list) and POST (deliver) Statements."""
+    if request.method == "GET":
+        rows = Statement.objects.filter(
+            feed_connection__app=ctx.app, feed_connection__organisation=ctx.organisation
+        ).order_by("-created_at", "id")
+        return json_response(_page(rows, request, _statement_json), 200)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    return _idempotent(request, ctx, lambda: _handled(lambda: _create_statements(ctx)))
+
+
+@xero_api(api="bankfeeds", statements=True)
+def statement_detail(request, ctx: CallContext, statement_id):
+    """GET Statements/{statementId} with its lines."""
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    sid = _uuid(statement_id)
+    if sid is None:
+        return problem("invalid-request", "The statementId must be a GUID.", 400)
+    st = Statement.objects.filter(
+        pk=sid, feed_connection__app=ctx.app, feed_connection__organisation=ctx.organisation
+    ).first()
+    if st is None:
+        return problem("statement-not-found", "The statement was not found.", 404)
+    return json_response(_statement_json(st, lines=True))
+
+
+def _parse_statement(raw, index: int) -> dict:
+    if not isinstance(raw, dict):
+        raise rules.invalid(f"Statement {index} must be an object.")
+    fid = _uuid(raw.get("feedConnectionId"))
+    if fid is None:
+        raise rules.invalid("The request field 'FeedConnectionId' is required and must be a GUID.")
+    start = rules.date(raw, "startDate", "StartDate")
+    end = rules.date(raw, "endDate", "EndDate")
+    start_balance = rules.balance(raw, "startBalance", "StartBalance")
+    end_balance = rules.balance(raw, "endBalance", "EndBalance")
+    raw_lines = raw.get("statementLines", [])
+    if raw_lines is None:
+        raw_lines = []
+    if not isinstance(raw_lines, list):
+        raise rules.invalid("The request field 'StatementLines' must be an array.")
+    if len(raw_lines) > rules.MAX_LINES:
+        raise rules.invalid(f"A statement may hold at most {rules.MAX_LINES} statement lines.")
+    lines = []
+    for line in raw_lines:
+        if not isinstance(line, dict):
+            raise rules.invalid("Each statement line must be an object.")
+        parsed = {
+            "posted_date": rules.date(line, "postedDate", "StatementLine.PostedDate"),
+            "description": rules.text(
+                line, "description", "StatementLine.Description", rules.LINE_LIMITS["description"], True
+            ),
+            "amount": rules.amount(line, "amount", "StatementLine.Amount"),
+            "credit_debit_indicator": rules.indicator(
+                line, "creditDebitIndicator", "StatementLine.CreditDebitIndicator"
+            ),
+            "transaction_id": rules.text(
+                line, "transactionId", "StatementLine.TransactionId", rules.LINE_LIMITS["transactionId"]
+            ),
+            "payee_name": rules.text(line, "payeeName", "StatementLine.PayeeName", rules.LINE_LIMITS["payeeName"])
+            or "",
+            "reference": rules.text(line, "reference", "StatementLine.Reference", rules.LINE_LIMITS["reference"]) or "",
+            "cheque_number": rules.text(
+                line, "chequeNumber", "StatementLine.ChequeNumber", rules.LINE_LIMITS["chequeNumber"]
+            )
+            or "",
+            "transaction_type": rules.text(
+                line, "transactionType", "StatementLine.TransactionType", rules.LINE_LIMITS["transactionType"]
+            )
+            or "",
+        }
+        lines.append(parsed)
+    return {
+        "fid": fid,
+        "start": start,
+        "end": end,
+        "start_balance": start_balance,
+        "end_balance": end_balance,
+        "lines": lines,
+    }
+
+
+def _check_rules(st: dict) -> None:
+    today = timezone.now().date()
+    try:
+        year_ago = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        year_ago = today.replace(year=today.year - 1, day=28)
+    if st["start"] > st["end"]:
+        raise Problem("invalid-start-and-end-date", "The start date is after the end date.", 422)
+    if st["start"] < year_ago:
+        raise Problem("invalid-start-date", "The start date is more than one year in the past.", 422)
+    if st["end"] > today:
+        raise Problem("invalid-end-date", "The end date is in the future.", 422)
+    total = rules.signed(*st["start_balance"])
+    for line in st["lines"]:
+        if not st["start"] <= line["posted_date"] <= st["end"]:
+            raise rules.invalid("A statement line's PostedDate is outside the statement's dates.")
+        total += rules.signed(line["amount"], line["credit_debit_indicator"])
+    if total != rules.signed(*st["end_balance"]):
+        raise Problem(
+            "invalid-end-balance", "End balance does not match start balance +/- statement line amounts.", 422
+        )
+
+
+def _fingerprint(st: dict) -> str:
+    canonical = json.dumps(
+        [
+            str(st["fid"]),
+            str(st["start"]),
+            str(st["end"]),
+            [str(v) for v in st["start_balance"]],
+            [str(v) for v in st["end_balance"]],
+            [[str(line[k]) for k in sorted(line)] for line in st["lines"]],
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+DUPLICATE = error_item("duplicate-statement", "The received statement was marked as a duplicate.", 409)
+
+
+@transaction.atomic
+def _create_statements(ctx: CallContext) -> HttpResponse:
+    raw_items = rules.items_of(_json_body(ctx))
+    parsed = [_parse_statement(raw, i) for i, raw in enumerate(raw_items)]
+    fids = {st["fid"] for st in parsed}
+    feeds = {fc.id: fc for fc in FeedConnection.objects.filter(id__in=fids, app=ctx.app, deleted_at__isnull=True)}
+    for st in parsed:
+        fc = feeds.get(st["fid"])
+        if fc is None:
+            raise Problem("invalid-feed-connection", "The feed connection is not valid for this application.", 403)
+        if fc.organisation_id != ctx.organisation.pk:
+            raise Problem(
+                "invalid-feed-connection-for-organisation",
+                "The feed connection belongs to a different organisation.",
+                403,
+            )
+        _check_rules(st)
+        st["fingerprint"] = _fingerprint(st)
+
+    # Two queries find every earlier duplicate, whatever the number of lines.
+    known_prints = set(
+        Statement.objects.filter(
+            feed_connection_id__in=fids,
+            status=Statement.DELIVERED,
+            fingerprint__in=[st["fingerprint"] for st in parsed],
+        ).values_list("feed_connection_id", "fingerprint")
+    )
+    txn_ids = {line["transaction_id"] for st in parsed for line in st["lines"] if line["transaction_id"]}
+    known_txns = (
+        set(
+            StatementLine.objects.filter(
+                feed_connection_id__in=fids, transaction_id__in=txn_ids, statement__status=Statement.DELIVERED
+            ).values_list("feed_connection_id", "transaction_id")
+        )
+        if txn_ids
+        else set()
+    )
+
+    now = timezone.now()
+    rows, lines, answers, duplicates = [], [], [], False
+    for st in parsed:
+        fid = st["fid"]
+        mine = {(fid, line["transaction_id"]) for line in st["lines"] if line["transaction_id"]}
+        duplicate = (fid, st["fingerprint"]) in known_prints or bool(mine & known_txns)
+        statement = Statement(
+            feed_connection_id=fid,
+            status=Statement.REJECTED if duplicate else Statement.DELIVERED,
+            start_date=st["start"],
+            end_date=st["end"],
+            start_balance=st["start_balance"][0],
+            start_indicator=st["start_balance"][1],
+            end_balance=st["end_balance"][0],
+            end_indicator=st["end_balance"][1],
+            line_count=len(st["lines"]),
+            fingerprint=st["fingerprint"],
+            errors=[DUPLICATE] if duplicate else [],
+            created_at=now,
+        )
+        rows.append(statement)
+        if duplicate:
+            duplicates = True
+            answers.append(
+                {"id": str(statement.id), "feedConnectionId": str(fid), "status": "REJECTED", "errors": [DUPLICATE]}
+            )
+            continue
+        known_prints.add((fid, st["fingerprint"]))
+        known_txns |= mine
+        lines.extend(
+            StatementLine(statement=statement, feed_connection_id=fid, position=i, **line)
+            for i, line in enumerate(st["lines"])
+        )
+        answers.append({"id": str(statement.id), "feedConnectionId": str(fid), "status": "PENDING"})
+    Statement.objects.bulk_create(rows)
+    StatementLine.objects.bulk_create(lines, batch_size=1000)
+    if duplicates:
+        return json_response({"items": answers}, 409, "application/problem+json")
+    return json_response({"items": answers}, 202)

@@ -1,0 +1,32 @@
+"""Sandbox URLs below /xero-sandbox/, mirroring Xero's hosts:
+login.xero.com/identity/connect/authorize, identity.xero.com/connect/*,
+api.xero.com/connections, api.xero.com/bankfeeds.xro/1.0/*, api.xero.com/api.xro/2.0/*."""
+
+from django.urls import path
+
+from . import accounting_views, bankfeeds_views, control_views, identity_views
+
+app_name = "xero_sandbox"
+
+BF = "bankfeeds.xro/1.0/"
+urlpatterns = [
+    path("", control_views.index, name="index"),
+    path("identity/connect/authorize", identity_views.authorize, name="authorize"),
+    path("connect/token", identity_views.token, name="token"),
+    path("connect/revocation", identity_views.revocation, name="revocation"),
+    path("connections", identity_views.connections, name="connections"),
+    path("Connections", identity_views.connections),
+    path("connections/<str:connection_id>", identity_views.connection_detail, name="connection"),
+    path("Connections/<str:connection_id>", identity_views.connection_detail),
+    path(BF + "FeedConnections", bankfeeds_views.feed_connections, name="feed-connections"),
+    path(BF + "FeedConnections/DeleteRequests", bankfeeds_views.delete_requests, name="feed-delete-requests"),
+    path(BF + "FeedConnections/<str:feed_id>", bankfeeds_views.feed_connection_detail, name="feed-connection"),
+    path(BF + "Statements", bankfeeds_views.statements, name="statements"),
+    path(BF + "Statements/<str:statement_id>", bankfeeds_views.statement_detail, name="statement"),
+    path("api.xro/2.0/Accounts", accounting_views.accounts, name="accounts"),
+    path("api.xro/2.0/Organisation", accounting_views.organisation, name="organisation"),
+    path("api.xro/2.0/Currencies", accounting_views.currencies, name="currencies"),
+    path("_faults", control_views.fault_control, name="faults"),
+    path("organisations/", control_views.organisation_list, name="organisations"),
+    path("organisations/<uuid:tenant_id>/", control_views.organisation_detail, name="organisation-page"),
+]
