@@ -16,8 +16,8 @@ Order of work, so that nothing is lost and nothing doubled:
 import logging
 import time
 import uuid
-from datetime import UTC
 from contextlib import contextmanager
+from datetime import UTC
 
 from django.conf import settings
 from django.core.cache import cache

@@ -162,8 +162,17 @@ def revoke(*, refresh_token: str) -> None:
 
     # Reference: https://developer.xero.com/documentation/guides/oauth2/auth-flow#revoking-tokens
     """
-    _send("POST", f"{settings.XERO_IDENTITY_URL}/connect/revocation", auth=_client_auth(),
-          data={"token": refresh_token})
+    response = _send("POST", f"{settings.XERO_IDENTITY_URL}/connect/revocation", auth=_client_auth(),
+                     data={"token": refresh_token})
+    # Xero answers 200 (also for a token it no longer knows); anything else means the
+    # grant may still stand, so the caller must not report it revoked.
+    if response.status_code >= 500:
+        raise XeroUnavailable(f"Xero identity answered {response.status_code}", status=response.status_code,
+                              maybe_delivered=True)
+    if response.status_code >= 300:
+        problem = _parse(response)
+        raise XeroRejected(f"Xero refused the revocation ({response.status_code})", status=response.status_code,
+                           problem=problem if isinstance(problem, dict) else {})
 
 
 def list_connections(*, access_token: str) -> list[dict]:
@@ -202,7 +211,7 @@ def list_bank_accounts(*, access_token: str, tenant_id: str) -> list[dict]:
     # Reference: https://developer.xero.com/documentation/api/accounting/accounts
     """
     data = _api("GET", "/api.xro/2.0/Accounts", access_token=access_token, tenant_id=tenant_id,
-                params={"where": 'Type=="BANK"&&Status=="ACTIVE"'}).data
+                params={"where": 'Type=="BANK" AND Status=="ACTIVE"'}).data
     return data["Accounts"]
 
 

@@ -1,0 +1,13 @@
+"""Fixtures for the source account and mapping tests."""
+
+import pytest
+
+
+@pytest.fixture
+def connection(partner_a):
+    """A PendingAuth connection of a company of partner A."""
+    from apps.xero_auth import services
+    from tests.factories import CompanyFactory
+
+    company = CompanyFactory(partner=partner_a.partner, name="Source Co")
+    return services.connection_create(company=company)

@@ -1,0 +1,140 @@
+"""Create source account: v1 and v2 bodies, and the rules Codat and Xero impose."""
+
+import pytest
+
+from apps.feeds import services
+from apps.feeds.models import SourceAccount
+
+from .accounts_support import accounts_url, v1_body, v2_body
+
+pytestmark = pytest.mark.django_db
+
+
+def errors_of(response):
+    return {e["itemId"]: e["message"] for e in response.json()["validation"]["errors"]}
+
+
+def test_it_creates_a_v2_account_and_answers_in_v2_shape(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), v2_body(), format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["id"] == "acc-001"
+    assert body["accountType"] == "checking"
+    assert body["status"] == "pending"
+    assert body["balance"] == 99.99
+    assert body["routingInfo"] == {"bankCode": "400000", "type": "sortcode"}
+    assert body["accountInfo"]["nickname"] == "main"
+    assert "feedStartDate" not in body
+    assert body["modifiedDate"].endswith("Z")
+    account = SourceAccount.objects.get(connection=connection, account_id="acc-001")
+    assert (account.api_version, account.status) == ("v2", "pending")
+
+
+def test_it_creates_a_v1_account_and_answers_in_v1_shape(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), v1_body(accountType="credit"), format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["accountType"] == "Credit"
+    assert body["sortCode"] == "123456"
+    assert "routingInfo" not in body
+    assert "accountInfo" not in body
+    assert SourceAccount.objects.get(account_id="acc-002").api_version == "v1"
+
+
+def test_a_v1_body_needs_only_an_id(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), {"id": "only-id"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["currency"] is None
+    assert response.json()["status"] == "pending"
+
+
+def test_it_itemises_missing_v2_fields(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), {"id": "x", "accountType": "savings"}, format="json")
+
+    assert response.status_code == 400
+    assert set(errors_of(response)) == {"accountName", "accountNumber", "currency", "balance"}
+    assert not SourceAccount.objects.exists()
+
+
+def test_it_refuses_a_duplicate_id_naming_it(partner_a, connection):
+    partner_a.post(accounts_url(connection), v2_body(), format="json")
+
+    response = partner_a.post(accounts_url(connection), v2_body(accountName="Other"), format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"id": services.SOURCE_ACCOUNT_DUPLICATE.format(id="acc-001")}
+    assert "acc-001" in response.json()["validation"]["errors"][0]["message"]
+    assert SourceAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize("body", [v2_body(sortCode=None), v1_body(sortCode=...)])
+def test_gbp_accounts_need_a_sort_code(partner_a, connection, body):
+    response = partner_a.post(accounts_url(connection), body, format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"sortCode": services.SORT_CODE_REQUIRED}
+
+
+def test_other_currencies_need_no_sort_code(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), v2_body(currency="USD", sortCode=None), format="json")
+
+    assert response.status_code == 200, response.json()
+
+
+def test_a_loan_account_is_refused_because_xero_feeds_bank_and_card_accounts_only(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), v2_body(accountType="loan"), format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"accountType": services.ACCOUNT_TYPE_NOT_FOR_XERO.format(type="loan")}
+
+
+@pytest.mark.parametrize("account_type", ["creditCard", "prepaidCard", "savings"])
+def test_bank_and_card_types_are_accepted(partner_a, connection, account_type):
+    response = partner_a.post(accounts_url(connection), v2_body(accountType=account_type), format="json")
+
+    assert response.status_code == 200, response.json()
+
+
+def test_an_unknown_account_type_is_refused(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), v2_body(accountType="mortgage"), format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"accountType": services.ACCOUNT_TYPE_INVALID}
+
+
+@pytest.mark.parametrize("currency", ["gbp", "POUNDS", "XYZ", 826])
+def test_the_currency_must_be_an_iso_code(partner_a, connection, currency):
+    response = partner_a.post(accounts_url(connection), v2_body(currency=currency), format="json")
+
+    assert response.status_code == 400
+    assert errors_of(response) == {"currency": services.CURRENCY_INVALID}
+
+
+def test_bad_types_are_itemised_by_field(partner_a, connection):
+    body = v2_body(balance="lots", accountName=7, accountInfo={"accountOpenDate": "yesterday"},
+                   routingInfo={"type": "postcode"})
+
+    response = partner_a.post(accounts_url(connection), body, format="json")
+
+    assert response.status_code == 400
+    assert set(errors_of(response)) == {"balance", "accountName", "accountInfo.accountOpenDate", "routingInfo.type"}
+
+
+def test_a_body_that_is_not_an_object_is_refused(partner_a, connection):
+    response = partner_a.post(accounts_url(connection), [v2_body()], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["statusCode"] == 400
+
+
+def test_the_service_takes_the_same_bodies_as_the_api(connection):
+    account = services.source_account_create(connection=connection, data=v2_body(accountType="creditCard"),
+                                             api_version="v2")
+
+    assert account.is_credit_card
+    with pytest.raises(services.SourceAccountRefused) as refused:
+        services.source_account_create(connection=connection, data=v2_body(), api_version="v2")
+    assert refused.value.errors[0]["itemId"] == "id"
