@@ -28,11 +28,9 @@ class CompanyFactory(DjangoModelFactory):
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
-
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@smb.example")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    password = factory.django.Password("correct horse battery")
 
 
 class MembershipFactory(DjangoModelFactory):

@@ -1,18 +1,78 @@
-"""The SMB portal: link entry, the company page, and the Xero connect → pick flow."""
+"""The SMB portal: link entry, the company page, the Xero connect → pick flow, the
+mapping wizard (map → confirm → progress) and the manage page.
+
+Every view that shows a company goes through access.portal_company (404 for anyone
+else). One view renders the full page, or for htmx requests the `content` partial of
+the same template."""
+
+from datetime import date
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.contrib.auth import get_user_model, login
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation, push_url
 
+from apps.feeds import services as feed_services
+from apps.feeds.models import SourceAccount, SourceAccountStatus
 from apps.xero_auth import client, services
-from apps.xero_auth.models import XeroConnection
+from apps.xero_auth.models import ConnectionStatus, XeroConnection
 
-from .access import grant_company, portal_company, visible_companies
+from .access import grant_company, link_partner, portal_company, visible_companies
+from .forms import MappingForm, SaveAccessForm
 
 PICK_SESSION_KEY = "xero_pick"
+PLAN_SESSION_KEY = "portal_mapping_plan"
+MAPPED = (SourceAccountStatus.CONNECTED, SourceAccountStatus.CONNECTING)
+
+
+def _render(request, template, context, *, status=200):
+    """The full page, or its `content` partial for htmx (never for a history restore,
+    which needs the whole page)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        template = f"{template}#content"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _redirect(request, url):
+    """Redirect; for htmx, load the next step into #main and put its URL in the address bar."""
+    if request.htmx:
+        return HttpResponseLocation(url, target="#main", swap="innerHTML")
+    return HttpResponseRedirect(url)
+
+
+def _context(company, **extra):
+    return {"company": company, "partner": company.partner, **extra}
+
+
+def xero_error_message(exc: Exception) -> str:
+    """A sentence for people, for each way Xero (or our connection to it) can refuse."""
+    if isinstance(exc, services.ConnectionNotLinked):
+        return _("Xero is no longer connected to this company. Connect to Xero again, then retry.")
+    if isinstance(exc, client.XeroRateLimited):
+        return _("Xero is busy right now. Please try again in %(seconds)s seconds.") % {
+            "seconds": exc.retry_after or 60}
+    if isinstance(exc, client.XeroUnavailable):
+        return _("Xero is not answering right now. Please try again in a few minutes.")
+    if isinstance(exc, client.XeroRejected | client.XeroAuthRevoked | client.XeroUnauthorized):
+        return _("Xero refused the request: %(reason)s") % {"reason": exc}
+    return _("Xero could not complete the request (%(reason)s). Please try again.") % {"reason": exc}
+
+
+XERO_FAILURES = (client.XeroError, services.ConnectionRefused)
+
+
+def refusal_message(exc: feed_services.MappingRefused) -> str:
+    return " ".join(e.get("message", "") for e in exc.errors) or str(exc)
+
+
+# --- Entry -------------------------------------------------------------------------------
 
 
 def home(request):
@@ -21,14 +81,18 @@ def home(request):
         return redirect("account_login")
     if len(companies) == 1:
         return redirect("portal:company", companies[0].pk)
-    return render(request, "portal/home.html", {"companies": companies})
+    partners = {c.partner for c in companies}
+    context = {"companies": companies}
+    if len(partners) == 1:
+        context["partner"] = partners.pop()
+    return _render(request, "portal/home.html", context)
 
 
 def link(request, token):
     try:
         connection = services.link_consume(token=token)
-    except services.LinkInvalid as exc:
-        return render(request, "portal/link_invalid.html", {"reason": str(exc)}, status=410)
+    except services.LinkInvalid:
+        return render(request, "portal/link_invalid.html", {"partner": link_partner(token)}, status=410)
     grant_company(request, connection.company)
     return redirect("portal:company", connection.company_id)
 
@@ -36,8 +100,37 @@ def link(request, token):
 def company(request, company_id):
     company = portal_company(request, company_id)
     connection = company.connections.first()
-    return render(request, "portal/company.html",
-                  {"company": company, "partner": company.partner, "connection": connection})
+    accounts = list(connection.source_accounts.all()) if connection else []
+    return _render(request, "portal/company.html", _context(
+        company, connection=connection, accounts=accounts,
+        to_map=[a for a in accounts if a.status not in MAPPED],
+        mapped=[a for a in accounts if a.status in MAPPED],
+        save_access_form=None if request.user.is_authenticated else SaveAccessForm(),
+    ))
+
+
+def save_access(request, company_id):
+    """Optional after link entry: an email and password, so the visitor can come back."""
+    company = portal_company(request, company_id)
+    if request.user.is_authenticated:
+        return redirect("portal:company", company.pk)
+    form = SaveAccessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        from allauth.account.models import EmailAddress
+
+        email = form.cleaned_data["email"]
+        user = get_user_model().objects.create_user(username=email, email=email,
+                                                    password=form.cleaned_data["password1"])
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        grant_company(request, company)  # signed in now: this makes them a member
+        messages.success(request, _("Saved. Next time, sign in with %(email)s.") % {"email": email})
+        return _redirect(request, reverse("portal:company", args=[company.pk]))
+    return _render(request, "portal/save_access.html", _context(company, form=form),
+                   status=400 if form.errors else 200)
+
+
+# --- Step 1 and 2: connect Xero, pick the organisation ----------------------------------
 
 
 @require_POST
@@ -46,7 +139,10 @@ def xero_connect(request, company_id):
     connection = company.connections.first()
     if connection is None:
         connection = services.connection_create(company=company)
-    return HttpResponseRedirect(services.oauth_start(connection=connection, session=request.session))
+    url = services.oauth_start(connection=connection, session=request.session)
+    if request.htmx:  # a full navigation to Xero's consent screen, not a swap
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
 
 
 def xero_callback(request):
@@ -71,7 +167,7 @@ def xero_pick(request, company_id):
     try:
         # Re-read the consented organisations from Xero instead of trusting the form.
         organisations = client.list_connections(access_token=services.access_token_for_pending(connection))
-    except (client.XeroError, services.ConnectionRefused) as exc:
+    except XERO_FAILURES as exc:
         messages.error(request, _("Xero could not list your organisations (%(error)s). Please connect again.")
                        % {"error": exc})
         return redirect("portal:company", company.pk)
@@ -82,9 +178,8 @@ def xero_pick(request, company_id):
             request.session.pop(PICK_SESSION_KEY, None)
             return _link(request, connection, chosen)
         error = _("Choose one of your Xero organisations.")
-    return render(request, "portal/pick_organisation.html", {
-        "company": company, "partner": company.partner, "organisations": organisations, "error": error,
-    })
+    return _render(request, "portal/pick_organisation.html",
+                   _context(company, organisations=organisations, error=error), status=400 if error else 200)
 
 
 def _link(request, connection: XeroConnection, organisation):
@@ -94,4 +189,191 @@ def _link(request, connection: XeroConnection, organisation):
         messages.error(request, str(exc))
         return redirect("portal:company", connection.company_id)
     messages.success(request, _("Connected to %(org)s in Xero.") % {"org": connection.tenant_name})
-    return redirect(reverse("portal:company", args=[connection.company_id]))
+    if connection.source_accounts.exclude(status__in=MAPPED).exists():
+        return redirect("portal:mapping", connection.company_id)
+    return redirect("portal:company", connection.company_id)
+
+
+# --- Step 3 to 5: map, confirm, run ------------------------------------------------------
+
+
+def _linked_connection(request, company):
+    """The company's linked connection, or None with a message saying what to do."""
+    connection = company.connections.first()
+    if connection is None or connection.status != ConnectionStatus.LINKED:
+        messages.info(request, _("Connect to Xero first."))
+        return None
+    return connection
+
+
+def _plan_key(company) -> str:
+    return f"{PLAN_SESSION_KEY}:{company.pk}"
+
+
+def mapping(request, company_id):
+    """Step 3: one form per source account not yet connected."""
+    company = portal_company(request, company_id)
+    connection = _linked_connection(request, company)
+    if connection is None:
+        return _redirect(request, reverse("portal:company", args=[company.pk]))
+    try:
+        options = feed_services.mapping_options(connection=connection)
+    except XERO_FAILURES as exc:
+        messages.error(request, xero_error_message(exc))
+        return _redirect(request, reverse("portal:company", args=[company.pk]))
+    to_map = [o for o in options if o.get("status") not in MAPPED]
+    if not to_map:
+        messages.info(request, _("All your accounts are connected to Xero."))
+        return _redirect(request, reverse("portal:manage", args=[company.pk]))
+    forms = [MappingForm(request.POST or None, mapping=o) for o in to_map]
+    error = None
+    if request.method == "POST":
+        if all([f.is_valid() for f in forms]):  # a list, so every form shows its errors
+            plan = [f.plan_item() for f in forms if not f.skipped]
+            if plan:
+                request.session[_plan_key(company)] = plan
+                return _redirect(request, reverse("portal:mapping_confirm", args=[company.pk]))
+            error = _("Choose a Xero account for at least one of your accounts.")
+        else:
+            error = _("Some accounts need your attention: see the notes below.")
+    return _render(request, "portal/mapping.html", _context(
+        company, connection=connection, forms=forms, error=error, step=3,
+    ), status=400 if error else 200)
+
+
+def _plan(request, company):
+    return request.session.get(_plan_key(company)) or []
+
+
+def mapping_confirm(request, company_id):
+    """Step 4: the summary. Its button posts to mapping_run."""
+    company = portal_company(request, company_id)
+    plan = _plan(request, company)
+    if not plan:
+        return _redirect(request, reverse("portal:mapping", args=[company.pk]))
+    for item in plan:
+        item["feedStartDate"] = date.fromisoformat(item["feedStartDate"])
+    connection = company.connections.first()
+    return _render(request, "portal/confirm.html", _context(company, connection=connection, plan=plan, step=4))
+
+
+@require_POST
+def mapping_run(request, company_id):
+    """Step 5. With htmx: the progress page, whose rows each post to mapping_run_one on
+    load. Without JS: every mapping in turn, then the outcome page."""
+    company = portal_company(request, company_id)
+    plan = _plan(request, company)
+    if not plan:
+        return _redirect(request, reverse("portal:mapping", args=[company.pk]))
+    connection = company.connections.first()
+    done_url = reverse("portal:mapping_done", args=[company.pk])
+    if request.htmx:
+        rows = [{"item": item, "outcome": None} for item in plan]
+        response = _render(request, "portal/done.html", _context(company, rows=rows, running=True, step=5))
+        return push_url(response, done_url)
+    for item in plan:
+        _mapping_run(connection, item)
+    return HttpResponseRedirect(done_url)
+
+
+@require_POST
+def mapping_run_one(request, company_id):
+    """Step 5, one account (htmx): run its mapping and answer its row."""
+    company = portal_company(request, company_id)
+    item = next((i for i in _plan(request, company) if i["sourceAccountId"] == request.POST.get("account")), None)
+    if item is None:
+        raise Http404("Not in this mapping")
+    outcome = _mapping_run(company.connections.first(), item)
+    return render(request, "portal/done.html#row", _context(company, row={"item": item, "outcome": outcome}))
+
+
+def mapping_done(request, company_id):
+    """Step 5 after the fact: each planned account's outcome, as recorded."""
+    company = portal_company(request, company_id)
+    plan = _plan(request, company)
+    if not plan:
+        return _redirect(request, reverse("portal:manage", args=[company.pk]))
+    connection = company.connections.first()
+    rows = [{"item": item, "outcome": _recorded_outcome(connection, item)} for item in plan]
+    return _render(request, "portal/done.html", _context(company, rows=rows, running=False, step=5))
+
+
+def _mapping_run(connection, item) -> dict:
+    """Run one planned mapping, unless it is already done (a reload must not map twice)."""
+    source = connection.source_accounts.filter(account_id=item["sourceAccountId"]).first() if connection else None
+    if source is None:
+        return {"status": "failed", "error": _("This account no longer exists.")}
+    if source.status in MAPPED:
+        return _recorded_outcome(connection, item)
+    try:
+        result = feed_services.mapping_create(
+            connection=connection, source_account_id=item["sourceAccountId"],
+            target_account_id=item["targetAccountId"], feed_start_date=date.fromisoformat(item["feedStartDate"]),
+        )
+    except XERO_FAILURES as exc:
+        return {"status": "failed", "error": xero_error_message(exc)}
+    except feed_services.MappingRefused as exc:
+        return {"status": "failed", "error": refusal_message(exc)}
+    status = (result.get("status") or "").lower()
+    return {"status": status if status in ("connected", "connecting") else "failed", "error": result.get("error")}
+
+
+def _recorded_outcome(connection, item) -> dict:
+    source = connection.source_accounts.filter(account_id=item["sourceAccountId"]).first() if connection else None
+    if source is None:
+        return {"status": "failed", "error": _("This account no longer exists.")}
+    feed = source.feeds.first()
+    if source.status in MAPPED:
+        return {"status": source.status, "error": None}
+    return {"status": "failed", "error": (feed.error if feed else "") or _("Not connected yet.")}
+
+
+# --- Manage --------------------------------------------------------------------------------
+
+
+def _feed_row(source: SourceAccount) -> dict:
+    feed = source.feeds.first()
+    push = source.push_operations.order_by("-requested_on").first()
+    warnings = []
+    for warning in ((push.validation or {}).get("warnings") or []) if push else []:
+        warnings.append(warning.get("message") if isinstance(warning, dict) else str(warning))
+    return {"source": source, "feed": feed, "push": push, "warnings": warnings}
+
+
+def manage(request, company_id):
+    company = portal_company(request, company_id)
+    connection = company.connections.first()
+    if connection is None:
+        return _redirect(request, reverse("portal:company", args=[company.pk]))
+    rows = [_feed_row(s) for s in connection.source_accounts.all()]
+    return _render(request, "portal/manage.html", _context(
+        company, connection=connection, rows=rows,
+        pending=[r for r in rows if r["source"].status not in MAPPED],
+    ))
+
+
+def feed_disconnect(request, company_id, source_id):
+    """GET: confirm (the row asks inline with htmx, a page without). POST: disconnect."""
+    company = portal_company(request, company_id)
+    source = get_object_or_404(SourceAccount, pk=source_id, connection__company=company)
+    context = _context(company, connection=source.connection, row=_feed_row(source))
+    if request.method == "GET":
+        if request.htmx:
+            return render(request, "portal/manage.html#confirm_row", context)
+        return render(request, "portal/disconnect.html", context)
+    if request.method != "POST":
+        return redirect("portal:manage", company.pk)
+    note = None
+    try:
+        source = feed_services.feed_disconnect(source_account=source)
+    except XERO_FAILURES as exc:
+        note = xero_error_message(exc)
+    if request.htmx:
+        context.update(row=_feed_row(source), note=note)
+        return render(request, "portal/manage.html#row", context)
+    if note:
+        messages.error(request, note)
+    else:
+        messages.success(request, _("%(account)s no longer sends transactions to Xero.")
+                         % {"account": source.account_name or source.account_id})
+    return redirect("portal:manage", company.pk)

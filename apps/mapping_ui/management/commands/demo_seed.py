@@ -1,6 +1,7 @@
-"""Seed the demo: a branded partner with a fresh API key, a company, a portal user, a
-staff user and (while the sandbox is on) the sandbox's organisations and the portal's
-app. Safe to run again: it updates what exists and issues a new demo key."""
+"""Seed the demo: a branded partner with a fresh API key, a company with a pending Xero
+connection and three source accounts in two currencies, a portal user, a staff user and
+(while the sandbox is on) the sandbox's organisations and the portal's app. Safe to run
+again: it keeps what exists and issues a new demo key."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -8,14 +9,25 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.feeds import services as feeds
 from apps.tenants.models import Company, CompanyMembership, Partner, PartnerApiKey
+from apps.xero_auth import services as connections
 
+DEMO_EMAIL = "smb@demo.example"
 DEMO_PASSWORD = "demo-password-123"
 STAFF_PASSWORD = "staff-password-123"
+DEMO_ACCOUNTS = [
+    {"id": "acc-current", "accountName": "Business Current", "accountType": "checking", "accountNumber": "41236587",
+     "sortCode": "40-47-84", "currency": "GBP", "balance": 5230.15},
+    {"id": "acc-card", "accountName": "Business Credit Card", "accountType": "creditCard",
+     "accountNumber": "4921000000004417", "sortCode": "40-47-84", "currency": "GBP", "balance": -412.60},
+    {"id": "acc-eur", "accountName": "Euro Savings", "accountType": "savings", "accountNumber": "88213344",
+     "currency": "EUR", "balance": 12000.00},
+]
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo partner, company, users and sandbox app; print how to use them."
+    help = "Create or refresh the demo partner, company, accounts, users and sandbox app."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -35,10 +47,15 @@ class Command(BaseCommand):
             key.revoke()
         _, raw_key = PartnerApiKey.issue(partner, name="demo")
 
-        company, _ = Company.objects.get_or_create(
+        company, created = Company.objects.get_or_create(
             partner=partner, name="Demo Coffee Roasters", defaults={"description": "Demo SMB"}
         )
-        smb, created = User.objects.get_or_create(username="smb", defaults={"email": "smb@demo.example"})
+        connection = company.connections.first() or connections.connection_create(company=company)
+        for account in DEMO_ACCOUNTS:
+            if not connection.source_accounts.filter(account_id=account["id"]).exists():
+                feeds.source_account_create(connection=connection, data=account, api_version="v2")
+
+        smb, _ = User.objects.get_or_create(username="smb", defaults={"email": DEMO_EMAIL})
         smb.set_password(DEMO_PASSWORD)
         smb.save()
         CompanyMembership.objects.get_or_create(user=smb, company=company)
@@ -51,28 +68,12 @@ class Command(BaseCommand):
         if settings.XERO_SANDBOX:
             call_command("sandbox_seed", verbosity=0)
             call_command(
-                "sandbox_app",
-                "Bank feeds portal (demo)",
+                "sandbox_app", "Bank feeds portal (demo)",
                 redirect_uris=[f"{settings.SITE_URL}/portal/xero/callback"],
-                client_id=settings.XERO_CLIENT_ID,
-                client_secret=settings.XERO_CLIENT_SECRET,
+                client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET,
                 stdout=open("/dev/null", "w"),  # noqa: SIM115 - the demo's own credentials are known
             )
-
-        site = settings.SITE_URL
-        self.stdout.write(
-            f"""
-Bank feeds portal demo is ready.
-
-  Portal        {site}/portal/          sign in as smb@demo.example / {DEMO_PASSWORD}
-  Company       {company.redirect}
-  Admin         {site}/admin/           staff / {STAFF_PASSWORD}
-  API           {site}/api/             docs at {site}/api/docs/
-  Xero sandbox  {site}/xero-sandbox/organisations/
-  Partner API key (Demo Bank), shown once:
-    {raw_key}
-
-  Try it:
-    curl -s -u '{raw_key}:' {site}/api/companies
-"""
-        )
+        # The key is shown once; demo_serve prints it with the rest.
+        (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+        (settings.BASE_DIR / "var" / "demo-key").write_text(raw_key)
+        self.stdout.write(f"Seeded {partner.brand_name}: {company.name} with {len(DEMO_ACCOUNTS)} source accounts.")

@@ -8,4 +8,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for org in sandbox_seed():
-            self.stdout.write(f"{org.name} tenant_id={org.tenant_id}")
+            if options["verbosity"] > 0:
+                self.stdout.write(f"{org.name} tenant_id={org.tenant_id}")

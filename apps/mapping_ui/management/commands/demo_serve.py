@@ -1,0 +1,125 @@
+"""Serve the demo and make it ready to push: start the threaded dev server, then (once
+it answers, since the sandbox lives in it) link a second demo company to the sandbox's
+AU organisation over real HTTP, map one account, and print the URLs, logins, API key
+and a curl line that pushes transactions."""
+
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from apps.feeds import services as feeds
+from apps.tenants.models import Company, Partner
+from apps.xero_auth import services as connections
+
+AU_ORGANISATION = "Demo Company (AU)"
+
+
+def _wait_for(url, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def _ready_company(partner):
+    """A company linked to the AU organisation with one connected account, through the
+    same OAuth and mapping services the portal uses."""
+    company, _ = Company.objects.get_or_create(partner=partner, name="Demo Bakery (AU)")
+    connection = company.connections.first() or connections.connection_create(company=company)
+    if not connection.is_linked:
+        session = {}
+        url = connections.oauth_start(connection=connection, session=session)
+        consent = requests.get(url, allow_redirects=False, timeout=10,
+                               params={"sandbox_approve": _tenant_id(url, session, AU_ORGANISATION)})
+        params = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
+        connection, organisations = connections.oauth_callback(session=session, params=params)
+        connection = connections.connection_link(connection=connection, organisation=organisations[0])
+    account = connection.source_accounts.filter(account_id="bakery-current").first()
+    if account is None:
+        account = feeds.source_account_create(connection=connection, api_version="v2", data={
+            "id": "bakery-current", "accountName": "Bakery Everyday", "accountType": "checking",
+            "accountNumber": "06201234", "currency": "AUD", "balance": 800.00})
+    if account.status != "connected":
+        feeds.mapping_create(connection=connection, source_account_id=account.account_id, target_account_id=None,
+                             feed_start_date=None)
+    account.refresh_from_db()
+    return connection, account
+
+
+def _tenant_id(url, session, name):
+    # The consent page is the sandbox's; the organisations' ids are public there.
+    page = requests.get(f"{settings.XERO_API_URL}/organisations/", timeout=10).text
+    marker = page.split(name, 1)[0].rsplit("/organisations/", 1)[1]
+    return marker.split("/", 1)[0]
+
+
+class Command(BaseCommand):
+    help = "Run the demo server on 127.0.0.1:8000 and print how to use it."
+
+    def handle(self, *args, **options):
+        server = subprocess.Popen([sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"])  # noqa: S603
+        try:
+            _wait_for(f"{settings.SITE_URL}/healthz")
+            self._print_summary()
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.terminate()
+
+    def _print_summary(self):
+        site = settings.SITE_URL
+        partner = Partner.objects.get(slug="demo-bank")
+        raw_key = (settings.BASE_DIR / "var" / "demo-key").read_text().strip()
+        pending = Company.objects.get(partner=partner, name="Demo Coffee Roasters").connections.first()
+        push_line = "(the sandbox is off: connect a real Xero organisation in the portal first)"
+        if settings.XERO_SANDBOX:
+            connection, account = _ready_company(partner)
+            start = timezone.now().replace(microsecond=0, tzinfo=None) - timedelta(hours=2)
+            balance = float(account.last_end_balance if account.last_end_balance is not None else account.balance)
+            transactions = []
+            for i, (text, amount) in enumerate([("Flour Mill Pty", -120.40), ("Card takings", 950.00),
+                                                ("Electricity", -88.15)]):
+                balance = round(balance + amount, 2)
+                stamp = start + timedelta(minutes=i)
+                transactions.append({"id": f"demo-{stamp:%Y%m%d%H%M%S}-{i}", "date": stamp.isoformat(),
+                                     "description": text, "counterparty": text, "amount": amount,
+                                     "balance": balance})
+            body = json.dumps({"accountId": account.account_id, "transactions": transactions})
+            push_line = (f"curl -s -u '{raw_key}:' -H 'Content-Type: application/json' \\\n      "
+                         f"{site}/api/companies/{connection.company_id}/connections/{connection.id}/push/"
+                         f"bankAccounts/{account.account_id}/bankTransactions \\\n      -d '{body}'")
+        self.stdout.write(f"""
+==============================================================================
+ Bank feeds portal demo — everything is served on {site}
+
+ Portal link for Demo Coffee Roasters (single use, 24 h; connect Xero and map):
+   {pending.link_url()}
+ Portal sign-in      {site}/portal/        {"smb@demo.example"} / demo-password-123
+ Admin (staff)       {site}/admin/         staff / staff-password-123
+ Partner API         {site}/api/           docs: {site}/api/docs/
+ Xero sandbox        {site}/xero-sandbox/organisations/
+
+ Partner API key (Demo Bank), shown once:
+   {raw_key}
+
+ List companies:
+   curl -s -u '{raw_key}:' {site}/api/companies
+ Push three transactions to Demo Bakery (AU), already connected to Xero:
+   {push_line}
+==============================================================================
+""")
+        self.stdout.flush()

@@ -1,0 +1,56 @@
+"""The portal's language: the browser's when it asks for one we ship (en, fr), else the
+partner's default. LocaleMiddleware alone would fall back to LANGUAGE_CODE (en), which
+is wrong for a French partner's customers whose browser asks for, say, German."""
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from apps.tenants.models import Company, Partner
+
+from .access import PARTNER_SESSION_KEY, link_partner
+
+
+def browser_asks_for_supported_language(request) -> bool:
+    supported = {code for code, _ in settings.LANGUAGES}
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in supported:
+        return True
+    for lang, _ in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if lang == "*":
+            continue
+        if lang.split("-")[0].lower() in supported:
+            return True
+    return False
+
+
+class PartnerLanguageMiddleware:
+    """Must come after django.middleware.locale.LocaleMiddleware. Runs once the URL is
+    resolved (process_view), so it knows which company or link the page is about."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.path_info.startswith("/portal/") or browser_asks_for_supported_language(request):
+            return None
+        language = self._partner_language(request, view_kwargs)
+        if language and language != translation.get_language():
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return None
+
+    @staticmethod
+    def _partner_language(request, view_kwargs) -> str | None:
+        if "company_id" in view_kwargs:
+            return (Company.objects.filter(pk=view_kwargs["company_id"])
+                    .values_list("partner__default_language", flat=True).first())
+        if "token" in view_kwargs:
+            partner = link_partner(view_kwargs["token"])  # read, not used up: the view consumes it
+            return partner.default_language if partner else None
+        partner_id = request.session.get(PARTNER_SESSION_KEY) if hasattr(request, "session") else None
+        if partner_id is not None:
+            return Partner.objects.filter(pk=partner_id).values_list("default_language", flat=True).first()
+        return None
