@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
 # around it are still plain synchronous ones.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
