@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.tenants.api_errors import validation_item
 from apps.xero_auth import client
+from apps.xero_auth.locks import locked_row
 from apps.xero_auth.services import CONNECTION_NOT_LINKED, ConnectionNotLinked, xero_call
 
 from . import selectors
@@ -375,17 +376,16 @@ def source_account_delete(*, source_account) -> None:
     source_account.delete()
 
 
-@transaction.atomic
 def feed_disconnect(*, source_account) -> SourceAccount:
     """Stop the account's feed at Xero (DeleteRequests) and mark it and its feed
     disconnected; the row and its history stay, so it can be mapped again."""
-    sa = SourceAccount.objects.select_for_update().get(pk=source_account.pk)
-    _stop_feeds_at_xero(sa)
-    now = timezone.now()
-    sa.feeds.filter(status__in=selectors.ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
-                                                                      disconnected_at=now)
-    sa.status = SourceAccountStatus.DISCONNECTED
-    sa.save(update_fields=["status", "modified_date"])
+    with locked_row(SourceAccount.objects, pk=source_account.pk) as sa:
+        _stop_feeds_at_xero(sa)
+        now = timezone.now()
+        sa.feeds.filter(status__in=selectors.ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
+                                                                          disconnected_at=now)
+        sa.status = SourceAccountStatus.DISCONNECTED
+        sa.save(update_fields=["status", "modified_date"])
     return sa
 
 
@@ -559,9 +559,8 @@ def mapping_create(*, connection, source_account_id: str, target_account_id: str
     if not _one_year_before(today) <= start <= today:
         raise MappingRefused(errors=[validation_item(MAPPING_START_DATE_RANGE, item_id="feedStartDate")])
     _require_linked(connection)
-    with transaction.atomic():
-        # The row lock makes two mappings of the same account wait for each other.
-        sa = connection.source_accounts.select_for_update().filter(account_id=source_account_id).first()
+    # The row lock makes two mappings of the same account wait for each other.
+    with locked_row(connection.source_accounts.all(), account_id=source_account_id) as sa:
         if sa is None:
             raise MappingRefused(errors=[validation_item(MAPPING_SOURCE_UNKNOWN.format(id=source_account_id),
                                                          item_id="sourceAccountId")])

@@ -22,7 +22,8 @@ CONNECTION_FIELDS = {
     "id": Field("id"),
     "status": Field("status", "choice"),
     "created": Field("created", "datetime"),
-    "platformName": Field("tenant_name"),
+    # platformName is always "Xero"; the organisation's name is in connectionInfo.
+    "connectionInfo.tenantName": Field("tenant_name"),
 }
 
 

@@ -117,18 +117,28 @@ def authorization_url(*, state: str, code_challenge: str) -> str:
     return url
 
 
-def _token_request(fetch):
+def _token_request(session: OAuth2Session, fetch):
     _insecure_transport_allowed()
+    # oauthlib's errors carry the status of their class (400), not Xero's answer: note
+    # the real one, so a 5xx from Xero is an outage and not a refusal.
+    statuses = []
+
+    def remember_status(response):
+        statuses.append(response.status_code)
+        return response
+
+    for hook in ("access_token_response", "refresh_token_response"):
+        session.register_compliance_hook(hook, remember_status)
     try:
         return dict(fetch())
     except requests.RequestException as exc:
         raise XeroUnavailable(f"Xero identity unreachable: {type(exc).__name__}", maybe_delivered=True)
     except Exception as exc:  # oauthlib raises its own error classes, one per OAuth error code
         error = getattr(exc, "error", "") or ""
-        status = getattr(exc, "status_code", None)
+        status = statuses[-1] if statuses else getattr(exc, "status_code", None)
         if error == "invalid_grant":
             raise XeroAuthRevoked("Xero refused the grant (invalid_grant)", status=400, problem={"error": error})
-        if status and status >= 500:
+        if (status and status >= 500) or error in ("server_error", "temporarily_unavailable"):
             raise XeroUnavailable(f"Xero identity answered {status}", status=status, maybe_delivered=True)
         raise XeroRejected(f"Xero identity refused the request: {error or exc}", status=status or 400,
                            problem={"error": error})
@@ -140,7 +150,7 @@ def exchange_code(*, code: str, code_verifier: str) -> dict:
     # Reference: https://developer.xero.com/documentation/guides/oauth2/auth-flow#3-exchange-the-code
     """
     session = OAuth2Session(settings.XERO_CLIENT_ID, redirect_uri=redirect_uri(), scope=settings.XERO_SCOPES)
-    return _token_request(lambda: session.fetch_token(
+    return _token_request(session, lambda: session.fetch_token(
         _token_url(), code=code, code_verifier=code_verifier, auth=_client_auth(), include_client_id=False,
         timeout=settings.XERO_TIMEOUT_SECONDS,
     ))
@@ -152,7 +162,7 @@ def refresh(*, refresh_token: str) -> dict:
     # Reference: https://developer.xero.com/documentation/guides/oauth2/auth-flow#refreshing-access-and-refresh-tokens
     """
     session = OAuth2Session(settings.XERO_CLIENT_ID)
-    return _token_request(lambda: session.refresh_token(
+    return _token_request(session, lambda: session.refresh_token(
         _token_url(), refresh_token=refresh_token, auth=_client_auth(), timeout=settings.XERO_TIMEOUT_SECONDS,
     ))
 

@@ -33,7 +33,8 @@ class EncryptedTextField(models.TextField):
     """A text column whose value is encrypted before it reaches the database."""
 
     def from_db_value(self, value, expression, connection):
-        return None if value in (None, "") else decrypt(value)
+        # An empty token reads back as the same "" that was saved, not None.
+        return value if value in (None, "") else decrypt(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.tenants.models import Company
 
 from . import client
+from .locks import locked_row
 from .models import ACCESS_TOKEN_MARGIN, ConnectionStatus, XeroConnection
 from .ratelimit import xero_slot
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 CONNECTION_EXISTS = "This company already has a Xero connection ({id}); use its linkUrl to (re)connect."
 ORG_LINKED_ELSEWHERE = "The Xero organisation “{org}” is already connected to another company ({company})."
+OAUTH_EXPIRED = "This sign-in to Xero expired or did not start here. Please connect again."
 CONNECTION_NOT_LINKED = "The connection is {status}: the company must connect Xero again from the portal."
 # The beat task refreshes ahead of need; Xero drops refresh tokens unused for 60 days.
 BEAT_ACCESS_MARGIN = timedelta(minutes=10)
@@ -72,10 +74,16 @@ def oauth_start(*, connection: XeroConnection, session) -> str:
 def oauth_callback(*, session, params) -> tuple[XeroConnection, list[dict]]:
     """Finish the OAuth dance: check state, exchange the code, store the tokens and
     return the connection with the organisations the user consented to."""
-    pending = session.pop(SESSION_KEY, None)
-    if not pending or not params.get("state") or not secrets.compare_digest(pending["state"], params["state"]):
-        raise OAuthFailed("This sign-in to Xero expired or did not start here. Please connect again.")
-    connection = XeroConnection.objects.select_related("company__partner").get(pk=pending["connection"])
+    pending = session.pop(SESSION_KEY, None) or {}
+    state = params.get("state") or ""
+    if not pending.get("state") or not state or not secrets.compare_digest(pending["state"], state):
+        raise OAuthFailed(OAUTH_EXPIRED)
+    # Without the PKCE verifier the code cannot be exchanged: refuse before calling Xero.
+    if not pending.get("verifier"):
+        raise OAuthFailed(OAUTH_EXPIRED)
+    connection = XeroConnection.objects.select_related("company__partner").filter(pk=pending.get("connection")).first()
+    if connection is None:  # deleted by the partner while the user was at Xero
+        raise OAuthFailed(OAUTH_EXPIRED)
     if params.get("error"):
         reason = "you cancelled" if params["error"] == "access_denied" else params.get("error_description") or \
             params["error"]
@@ -164,8 +172,9 @@ def token_refresh(*, connection_id, force=False, margin=None) -> XeroConnection:
     row lock: Xero rotates refresh tokens, so two racing refreshes would lose one. Callers
     that waited for the lock find the token already fresh and do not refresh again."""
     margin = margin or ACCESS_TOKEN_MARGIN
-    with transaction.atomic():
-        connection = XeroConnection.objects.select_for_update().get(pk=connection_id)
+    with locked_row(XeroConnection.objects, pk=connection_id) as connection:
+        if connection is None:
+            raise ConnectionNotLinked(CONNECTION_NOT_LINKED.format(status="deleted"))
         if connection.status != ConnectionStatus.LINKED:
             raise ConnectionNotLinked(CONNECTION_NOT_LINKED.format(status=connection.status))
         if not force and not connection.access_token_expiring(margin):
@@ -235,26 +244,33 @@ def _revoke_at_xero(connection):
         return
     try:
         client.revoke(refresh_token=connection.refresh_token)
-    except client.XeroRejected:
-        pass  # already revoked or unknown at Xero: nothing left to revoke
+    except client.XeroRejected as exc:
+        # Xero answers 200 even for unknown tokens, so this is a refusal of our client:
+        # the company still wants to be disconnected; staff learn of it from the log.
+        logger.warning("Xero refused to revoke connection %s: %s", connection.id, exc)
 
 
 def connection_unlink(*, connection: XeroConnection) -> XeroConnection:
     """Deauthorise without deleting: revoke and drop the tokens, keep the connection and
-    its feeds so the company can link again later."""
-    _revoke_at_xero(connection)
-    connection.status = ConnectionStatus.UNLINKED
-    connection.access_token = ""
-    connection.refresh_token = ""
-    connection.access_token_expires_at = None
-    connection.save()
+    its feeds so the company can link again later. Under the row lock, so the token
+    revoked is the current one and a refresh racing with us cannot write tokens back."""
+    with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
+        _revoke_at_xero(locked)
+        locked.status = ConnectionStatus.UNLINKED
+        locked.access_token = ""
+        locked.refresh_token = ""
+        locked.access_token_expires_at = None
+        locked.save()
+    for name in ("status", "access_token", "refresh_token", "access_token_expires_at", "updated"):
+        setattr(connection, name, getattr(locked, name))
     return connection
 
 
 def connection_delete(*, connection: XeroConnection) -> None:
     """Revoke at Xero, then remove the connection and everything under it."""
-    _revoke_at_xero(connection)
-    connection.delete()
+    with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
+        _revoke_at_xero(locked)
+        locked.delete()
 
 
 def company_connections_revoke(company: Company) -> None:

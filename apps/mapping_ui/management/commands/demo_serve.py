@@ -4,6 +4,7 @@ AU organisation over real HTTP, map one account, and print the URLs, logins, API
 and a curl line that pushes transactions."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -43,7 +44,7 @@ def _ready_company(partner):
         session = {}
         url = connections.oauth_start(connection=connection, session=session)
         consent = requests.get(url, allow_redirects=False, timeout=10,
-                               params={"sandbox_approve": _tenant_id(url, session, AU_ORGANISATION)})
+                               params={"sandbox_approve": _tenant_id(AU_ORGANISATION)})
         params = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
         connection, organisations = connections.oauth_callback(session=session, params=params)
         connection = connections.connection_link(connection=connection, organisation=organisations[0])
@@ -59,11 +60,14 @@ def _ready_company(partner):
     return connection, account
 
 
-def _tenant_id(url, session, name):
-    # The consent page is the sandbox's; the organisations' ids are public there.
+def _tenant_id(name):
+    """The organisation's tenant id, read off the sandbox's public organisations page
+    (the demo must not import the sandbox, like the rest of the project)."""
     page = requests.get(f"{settings.XERO_API_URL}/organisations/", timeout=10).text
-    marker = page.split(name, 1)[0].rsplit("/organisations/", 1)[1]
-    return marker.split("/", 1)[0]
+    match = re.search(re.escape(name) + r"</a></td><td><code>([0-9a-f-]{36})</code>", page)
+    if match is None:
+        raise RuntimeError(f"The sandbox has no organisation named {name!r}; run manage.py sandbox_seed")
+    return match.group(1)
 
 
 class Command(BaseCommand):
