@@ -1,8 +1,10 @@
 """The SMB's whole journey in a real browser: link → Connect to Xero → sandbox consent →
 map one account to a new Xero account and one to an existing one → confirm → both
 connected → manage → disconnect one → the sandbox's organisation page shows the feeds.
-Saves a screenshot of each step to docs/screenshots/."""
+Saves a screenshot of each step: to docs/screenshots/ (the README's pictures) when
+UPDATE_SCREENSHOTS=1, otherwise to var/screenshots/ so a test run leaves the tree clean."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from tests.factories import CompanyFactory, PartnerFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SHOTS = Path(settings.BASE_DIR) / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "var") / "screenshots"
 UK_TENANT = "6b1a9b9e-8b1e-4c33-9d41-0a4a1b2c3d01"
 
 
