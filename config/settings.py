@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "apps.tenants.audit.AuditActorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 

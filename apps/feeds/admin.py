@@ -1,10 +1,16 @@
 from django.contrib import admin, messages
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
+from apps.tenants.admin import CompanyAdmin
+from apps.tenants.models import Company
 from apps.xero_auth.client import XeroError
+from apps.xero_auth.models import XeroConnection
 from apps.xero_auth.services import ConnectionNotLinked
 
-from . import services
-from .models import FeedConnection, SourceAccount, SourceAccountStatus
+from . import push, services
+from .models import BankTransaction, FeedConnection, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
 
 
 class FeedConnectionInline(admin.TabularInline):
@@ -25,8 +31,10 @@ class SourceAccountAdmin(admin.ModelAdmin):
     list_filter = ["status", "api_version", "currency"]
     search_fields = ["account_id", "account_name", "connection__company__name"]
     list_select_related = ["connection__company"]
-    readonly_fields = ["connection", "api_version", "status", "feed_start_date", "created", "modified_date",
-                       "last_end_balance", "last_end_date", "last_pushed_at"]
+    # Only the name is safe to edit: the rest is what Xero's feed was created from.
+    readonly_fields = ["connection", "account_id", "api_version", "account_type", "account_number", "sort_code",
+                       "routing_info", "account_info", "currency", "balance", "status", "feed_start_date", "created",
+                       "modified_date", "last_end_balance", "last_end_date", "last_pushed_at"]
     inlines = [FeedConnectionInline]
     actions = ["disconnect_feeds"]
 
@@ -50,3 +58,113 @@ class FeedConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: staff read them and act through actions, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TransactionInline(admin.TabularInline):
+    model = BankTransaction
+    extra = 0
+    can_delete = False
+    fields = ["transaction_id", "date", "amount", "balance", "counterparty", "description", "delivered"]
+    readonly_fields = fields
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PushOperation)
+class PushOperationAdmin(ReadOnlyAdmin):
+    list_display = ["push_operation_key", "company", "partner", "account_id", "status", "status_code",
+                    "transaction_count", "requested_on", "completed_on"]
+    list_filter = ["status", "company__partner", "requested_on"]
+    search_fields = ["push_operation_key", "company__name", "account_id", "transactions__transaction_id"]
+    list_select_related = ["company__partner"]
+    date_hierarchy = "requested_on"
+    fields = ["push_operation_key", "company", "connection", "source_account", "account_id", "status", "status_code",
+              "error_message", "validation", "requested_on", "completed_on", "transaction_count", "xero_statement_id",
+              "statement_start_date", "statement_end_date", "statement_start_balance", "statement_end_balance",
+              "statement_key", "maybe_delivered"]
+    readonly_fields = fields
+    inlines = [TransactionInline]
+    actions = ["retry"]
+
+    @admin.display(ordering="company__partner__name")
+    def partner(self, operation):
+        return operation.company.partner
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, _ = super().get_search_results(request, queryset, search_term)
+        return queryset, True  # searching by transaction id joins many rows per push
+
+    @admin.action(description="Retry failed push (sends the same statement; Xero never takes it twice)")
+    def retry(self, request, queryset):
+        for operation in queryset.select_related("source_account", "connection"):
+            try:
+                result = push.push_retry(operation=operation)
+            except push.PushRetryRefused as exc:
+                messages.error(request, f"{operation.push_operation_key}: {exc}")
+            except (push.PushRefused, push.PushInterrupted) as exc:
+                messages.error(request, f"{operation.push_operation_key}: still failing: {exc.operation.error_message}")
+            else:
+                level = messages.SUCCESS if result.status == PushStatus.SUCCESS else messages.WARNING
+                messages.add_message(request, level, f"{operation.push_operation_key}: {result.status}.")
+
+
+@admin.register(BankTransaction)
+class BankTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["transaction_id", "source_account", "date", "amount", "balance", "delivered", "push_operation"]
+    list_filter = ["delivered"]
+    search_fields = ["transaction_id", "source_account__account_id", "push_operation__push_operation_key"]
+    list_select_related = ["source_account", "push_operation"]
+    show_full_result_count = False  # the table grows fastest; skip the second COUNT
+
+
+class ConnectionInline(admin.TabularInline):
+    model = XeroConnection
+    extra = 0
+    can_delete = False
+    fields = ["id", "status", "tenant_name", "linked_at", "created"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Company)
+
+
+@admin.register(Company)
+class CompanyWithFeedsAdmin(CompanyAdmin):
+    """The company with its connections and source accounts (registered here: tenants
+    sits below the apps that own those)."""
+
+    inlines = [*CompanyAdmin.inlines, ConnectionInline]
+    readonly_fields = [*CompanyAdmin.readonly_fields, "source_accounts"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("connections__source_accounts", queryset=SourceAccount.objects.prefetch_related("feeds")))
+
+    @admin.display(description="Source accounts")
+    def source_accounts(self, company):
+        rows = [(reverse("admin:feeds_sourceaccount_change", args=[a.pk]), a.account_id, a.account_name or "",
+                 a.currency, a.status,
+                 (services.selectors.active_feed_of(a) or FeedConnection()).target_account_name or "—")
+                for c in company.connections.all() for a in c.source_accounts.all()]
+        if not rows:
+            return "—"
+        body = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+                                rows)
+        return format_html("<table><tr><th>Id</th><th>Name</th><th>Currency</th><th>Status</th><th>Xero account</th>"
+                           "</tr>{}</table>", body)

@@ -42,6 +42,9 @@ ALL_DELIVERED = "Every transaction in this batch was already delivered to Xero; 
 GAP_WARNING = ("This statement starts at balance {start} but the last statement delivered for this account ended "
                "at {last}: transactions may be missing between the two.")
 DUPLICATE_OF_RESEND = "Xero already had this statement from an earlier attempt; it was not delivered twice."
+RETRY_NOT_FAILED = "Only a failed push can be retried; this one is {status}."
+RETRY_NOTHING_STORED = "This push was refused before reaching Xero; there is no statement to send again."
+RETRY_DELIVERED_SINCE = "Transactions of this push were delivered by a later push: {ids}."
 MAYBE_DELIVERED = ("Xero did not answer ({reason}); the statement may or may not have been delivered. Resend the same "
                    "batch: it is recognised and never delivered twice.")
 
@@ -168,6 +171,11 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
             for t in transactions
         ])
 
+    return _deliver(operation, connection, source_account, statement)
+
+
+def _deliver(operation, connection, source_account, statement):
+    """Post the statement and record Xero's answer on the operation."""
     try:
         response = xero_call(connection, client.create_statement, statement=statement.body,
                              idempotency_key=statement.idempotency_key)
@@ -210,7 +218,9 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
     item = ((response.data or {}).get("items") or [{}])[0]
     item_errors = item.get("errors") or []
     if response.status == 409 or any(e.get("type") == "duplicate-statement" for e in item_errors):
-        resent = PushOperation.objects.filter(
+        # The same statement sent before without an answer (this operation retried, or an
+        # earlier one resent) is the statement Xero already has: delivered, not doubled.
+        resent = operation.maybe_delivered or PushOperation.objects.filter(
             source_account=source_account, statement_key=operation.statement_key, maybe_delivered=True
         ).exclude(pk=operation.pk).exists()
         if resent:
@@ -266,3 +276,42 @@ def statement_status_refresh(*, operation: PushOperation) -> PushOperation:
         _fail(operation, 400, _problem_text(errors[0]) if errors else "Xero rejected the statement.",
               [_problem_item(e) for e in errors])
     return operation
+
+
+class PushRetryRefused(Exception):
+    pass
+
+
+def push_retry(*, operation: PushOperation) -> PushOperation:
+    """Send a failed push's statement again (staff, from admin). The statement is rebuilt
+    from the stored transactions, so it carries the same Idempotency-Key and Xero never
+    takes it twice; the operation itself records the new outcome."""
+    if operation.status != PushStatus.FAILED:
+        raise PushRetryRefused(RETRY_NOT_FAILED.format(status=operation.status))
+    if not operation.statement_key or operation.source_account_id is None:
+        raise PushRetryRefused(RETRY_NOTHING_STORED)
+    source_account = operation.source_account
+    with account_lock(source_account.pk):
+        stored = list(operation.transactions.order_by("pk"))
+        delivered = set(BankTransaction.objects.filter(
+            source_account=source_account, delivered=True, transaction_id__in=[t.transaction_id for t in stored]
+        ).values_list("transaction_id", flat=True))
+        if delivered:
+            raise PushRetryRefused(RETRY_DELIVERED_SINCE.format(ids=", ".join(sorted(delivered)[:5])))
+        feed = source_account.feeds.filter(status=FeedStatus.CONNECTED).first()
+        if feed is None or not feed.xero_feed_connection_id:
+            raise PushRetryRefused(ACCOUNT_NOT_CONNECTED.format(id=source_account.account_id,
+                                                                status=source_account.status))
+        statement = statements.build_statement([
+            statements.Transaction(id=t.transaction_id, date=t.date.replace(tzinfo=None), amount=t.amount,
+                                   balance=t.balance, description=t.description, counterparty=t.counterparty,
+                                   reference=t.reference, reconciled=t.reconciled, transaction_type=t.transaction_type)
+            for t in stored
+        ], feed_connection_id=str(feed.xero_feed_connection_id))
+        operation.status = PushStatus.PENDING
+        operation.status_code = 202
+        operation.error_message = None
+        operation.completed_on = None
+        operation.validation = {**operation.validation, "errors": []}
+        operation.save()
+        return _deliver(operation, operation.connection, source_account, statement)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.tenants.api_errors import validation_item
+from apps.tenants.audit import audit_record
 from apps.xero_auth import client
 from apps.xero_auth.locks import locked_row
 from apps.xero_auth.services import CONNECTION_NOT_LINKED, ConnectionNotLinked, xero_call
@@ -262,8 +263,10 @@ def source_account_create(*, connection, data: dict, api_version: str) -> Source
             SOURCE_ACCOUNT_DUPLICATE.format(id=cleaned["account_id"]), item_id="id")])
     try:
         with transaction.atomic():
-            return SourceAccount.objects.create(connection=connection, api_version=api_version,
-                                                status=SourceAccountStatus.PENDING, **cleaned)
+            account = SourceAccount.objects.create(connection=connection, api_version=api_version,
+                                                   status=SourceAccountStatus.PENDING, **cleaned)
+            _audit(account, "created", f"{account.account_name or ''} {account.currency}".strip())
+            return account
     except IntegrityError:  # the same id created concurrently
         raise SourceAccountRefused(errors=[validation_item(
             SOURCE_ACCOUNT_DUPLICATE.format(id=cleaned["account_id"]), item_id="id")])
@@ -353,6 +356,7 @@ def source_account_update(*, source_account, data: dict) -> SourceAccount:
         for attribute, value in changes.items():
             setattr(sa, attribute, value)
         sa.save(update_fields=[*changes, "modified_date"])
+        _audit(sa, "updated", ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in changes.items()))
     return sa
 
 
@@ -373,6 +377,7 @@ def source_account_delete(*, source_account) -> None:
     """Remove the source account: an active feed is first deleted at Xero (the Xero bank
     account and what was delivered to it stay); the account's feed rows go with it."""
     _stop_feeds_at_xero(source_account)
+    _audit(source_account, "deleted")
     source_account.delete()
 
 
@@ -386,6 +391,7 @@ def feed_disconnect(*, source_account) -> SourceAccount:
                                                                           disconnected_at=now)
         sa.status = SourceAccountStatus.DISCONNECTED
         sa.save(update_fields=["status", "modified_date"])
+        _audit(sa, "feed disconnected", "the Xero bank account and what was delivered to it stay")
     return sa
 
 
@@ -407,6 +413,11 @@ def _stop_feeds_at_xero(source_account):
         if item.get("status") == "REJECTED" and error.get("type") != "feed-not-found-or-already-deleted":
             raise client.XeroRejected(f"Xero refused to delete the feed: {error.get('detail', '')}",
                                       status=answer.status, problem=error)
+
+
+def _audit(source_account, action, detail=""):
+    audit_record(company=str(source_account.connection.company_id), subject="source account",
+                 subject_id=source_account.account_id, action=action, detail=detail)
 
 
 # --- Mapping --------------------------------------------------------------------------------
@@ -586,6 +597,7 @@ def mapping_create(*, connection, source_account_id: str, target_account_id: str
             error = (item.get("error") or {}).get("detail") or MAPPING_XERO_NO_ANSWER
             FeedConnection.objects.create(source_account=sa, account_token=token, target_account_id=target_uuid,
                                           status=FeedStatus.FAILED, error=error, feed_start_date=start)
+            _audit(sa, "feed refused by Xero", error)
             return _answer(sa, "Failed", target=target_uuid, error=error)
         feed = FeedConnection.objects.create(
             source_account=sa, account_token=token, xero_feed_connection_id=item["id"],
@@ -623,6 +635,8 @@ def _confirm(connection, sa, feed) -> dict:
     feed.save(update_fields=["status", "connected_at", "target_account_id", "target_account_name"])
     sa.status = SourceAccountStatus.CONNECTED
     sa.save(update_fields=["status", "modified_date"])
+    _audit(sa, "feed connected", f"to Xero account {feed.target_account_name or feed.target_account_id}, "
+                                 f"transactions from {feed.feed_start_date}")
     return _answer(sa, SourceAccountStatus.CONNECTED, target=feed.target_account_id)
 
 

@@ -349,6 +349,7 @@ def manage(request, company_id):
     return _render(request, "portal/manage.html", _context(
         company, connection=connection, rows=rows,
         pending=[r for r in rows if r["source"].status not in MAPPED],
+        changes=company.audit_events.all()[:15],
     ))
 
 

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from .models import Company, CompanyMembership, Partner, PartnerApiKey
+from .models import AuditEvent, Company, CompanyMembership, Partner, PartnerApiKey
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -56,6 +58,18 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 
+def recent_changes(company):
+    """The company's last 20 audit events, newest first, and a link to all of them."""
+    events = company.audit_events.all()[:20]
+    if not events:
+        return "—"
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>", (
+        (f"{e.created:%Y-%m-%d %H:%M:%S}", e.actor, e.subject, e.subject_id, e.action, e.detail) for e in events))
+    url = reverse("admin:tenants_auditevent_changelist") + f"?company__id__exact={company.pk}"
+    return format_html('<table><tr><th>When</th><th>Who</th><th>What</th><th>Change</th><th>Detail</th></tr>{}'
+                       '</table><p><a href="{}">All changes</a></p>', rows, url)
+
+
 class MembershipInline(admin.TabularInline):
     model = CompanyMembership
     extra = 0
@@ -68,5 +82,27 @@ class CompanyAdmin(admin.ModelAdmin):
     list_filter = ["partner"]
     list_select_related = ["partner"]
     search_fields = ["name", "id"]
-    readonly_fields = ["id", "created", "created_by_user_name"]
+    readonly_fields = ["id", "created", "created_by_user_name", "recent_changes"]
     inlines = [MembershipInline]
+
+    @admin.display(description="Recent changes")
+    def recent_changes(self, company):
+        return recent_changes(company)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created", "company", "actor_kind", "actor", "subject", "subject_id", "action"]
+    list_filter = ["actor_kind", "subject", "created"]
+    search_fields = ["company__name", "subject_id", "actor", "action"]
+    list_select_related = ["company"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -7,7 +7,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from .models import Partner, PartnerApiKey
+from .audit import Actor, set_actor
+from .models import AuditEvent, Partner, PartnerApiKey
 
 
 class PartnerKeyAuthentication(BaseAuthentication):
@@ -27,6 +28,7 @@ class PartnerKeyAuthentication(BaseAuthentication):
         api_key = PartnerApiKey.objects.authenticate(raw_key) if raw_key else None
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unauthorized")
+        set_actor(Actor(AuditEvent.ActorKind.PARTNER, f"{api_key.partner.name} API key {api_key.prefix}…"))
         return api_key.partner, api_key
 
     def authenticate_header(self, request):

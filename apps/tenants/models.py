@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 API_KEY_PREFIX = "bfk_"
 # last_used_at is written at most this often, so authentication is not a write per request.
@@ -173,3 +174,29 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class AuditEvent(models.Model):
+    """Who or what changed a company's connection, feed or source account, and when."""
+
+    class ActorKind(models.TextChoices):
+        PARTNER = "partner", _("Partner API key")
+        PORTAL_USER = "portal_user", _("Portal user")
+        STAFF = "staff", _("Staff")
+        XERO = "xero", "Xero"
+        SYSTEM = "system", _("System")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    subject = models.CharField(max_length=32, help_text="connection, feed or source account")
+    subject_id = models.CharField(max_length=255)
+    action = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self):
+        return f"{self.created:%Y-%m-%d %H:%M} {self.actor}: {self.subject} {self.subject_id} {self.action}"

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from apps.tenants.audit import XERO, audit_record
 from apps.tenants.models import Company
 
 from . import client
@@ -53,6 +54,7 @@ def connection_create(*, company: Company) -> XeroConnection:
     connection = XeroConnection(company=company)
     connection.rotate_link()
     connection.save()
+    _audit(connection, "created", "waiting for the company to connect Xero")
     return connection
 
 
@@ -126,6 +128,7 @@ def connection_link(*, connection: XeroConnection, organisation: dict) -> XeroCo
     connection.linked_at = timezone.now()
     connection.data_connection_errors = _resolved(connection.data_connection_errors)
     connection.save()
+    _audit(connection, "linked", f"to Xero organisation {connection.tenant_name}")
     return connection
 
 
@@ -142,6 +145,11 @@ def _store_tokens(connection, token):
 def _resolved(errors):
     now = timezone.now().isoformat()
     return [{**e, "status": "Resolved", "resolvedOnUtc": e.get("resolvedOnUtc") or now} for e in errors or []]
+
+
+def _audit(connection, action, detail="", actor=None):
+    audit_record(company=str(connection.company_id), subject="connection", subject_id=connection.pk,
+                 action=action, detail=detail, actor=actor)
 
 
 # --- Tokens -----------------------------------------------------------------------------
@@ -164,6 +172,7 @@ def _mark_deauthorized(connection, exc):
         },
     ]
     connection.save()
+    _audit(connection, "deauthorized", "Xero refused the refresh token (invalid_grant)", actor=XERO)
     logger.warning("Connection %s deauthorised by Xero: %s", connection.id, exc)
 
 
@@ -261,6 +270,7 @@ def connection_unlink(*, connection: XeroConnection) -> XeroConnection:
         locked.refresh_token = ""
         locked.access_token_expires_at = None
         locked.save()
+        _audit(locked, "unlinked", "access revoked at Xero; feeds and history kept")
     for name in ("status", "access_token", "refresh_token", "access_token_expires_at", "updated"):
         setattr(connection, name, getattr(locked, name))
     return connection
@@ -270,6 +280,7 @@ def connection_delete(*, connection: XeroConnection) -> None:
     """Revoke at Xero, then remove the connection and everything under it."""
     with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
         _revoke_at_xero(locked)
+        _audit(locked, "deleted", "access revoked at Xero")
         locked.delete()
 
 

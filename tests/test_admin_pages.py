@@ -1,0 +1,97 @@
+"""Admin for staff: list pages run a constant number of queries whatever the row count,
+fields that would corrupt state are read-only, and tokens are never shown."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.feeds.models import BankTransaction, FeedConnection, PushOperation, SourceAccount
+from apps.tenants.models import AuditEvent, PartnerApiKey
+from apps.xero_auth.models import XeroConnection
+from tests.factories import CompanyFactory, PartnerFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_PAGES = ["tenants/partner", "tenants/partnerapikey", "tenants/company", "tenants/auditevent",
+              "xero_auth/xeroconnection", "feeds/sourceaccount", "feeds/feedconnection", "feeds/pushoperation",
+              "feeds/banktransaction"]
+
+
+@pytest.fixture
+def staff(client):
+    get_user_model().objects.create_superuser("ops", "ops@bank.example", "pw")
+    client.login(username="ops", password="pw")
+    return client
+
+
+def make_rows(n):
+    """n of every kind of row the admin lists."""
+    for _ in range(n):
+        partner = PartnerFactory()
+        PartnerApiKey.issue(partner)
+        company = CompanyFactory(partner=partner)
+        xero = XeroConnection.objects.create(company=company, status="Linked", tenant_id=uuid.uuid4(),
+                                             access_token="secret-access", refresh_token="secret-refresh")
+        account = SourceAccount.objects.create(connection=xero, account_id=uuid.uuid4().hex, currency="GBP")
+        FeedConnection.objects.create(source_account=account, account_token=uuid.uuid4().hex[:20])
+        operation = PushOperation.objects.create(company=company, connection=xero, source_account=account,
+                                                 account_id=account.account_id, status="Failed")
+        BankTransaction.objects.create(push_operation=operation, source_account=account, transaction_id="t1",
+                                       date=timezone.now(), amount=Decimal(1), balance=Decimal(1))
+        AuditEvent.objects.create(company=company, subject="connection", subject_id=xero.pk, action="linked",
+                                  actor_kind="system", actor="system")
+
+
+def queries(client, path):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/admin/{path}/")
+    assert response.status_code == 200, path
+    return len(captured)
+
+
+def test_list_pages_run_the_same_number_of_queries_for_1_and_100_rows(staff):
+    make_rows(1)
+    one = {page: queries(staff, page) for page in LIST_PAGES}
+    make_rows(99)
+    hundred = {page: queries(staff, page) for page in LIST_PAGES}
+    assert one == hundred
+
+
+def test_tokens_never_appear_in_admin(staff):
+    make_rows(1)
+    xero = XeroConnection.objects.get()
+    pages = [f"/admin/xero_auth/xeroconnection/{xero.pk}/change/", "/admin/xero_auth/xeroconnection/",
+             f"/admin/tenants/company/{xero.company_id}/change/"]
+    for page in pages:
+        body = staff.get(page).content.decode()
+        assert "secret-access" not in body
+        assert "secret-refresh" not in body
+
+
+def test_push_operations_and_transactions_cannot_be_edited(staff):
+    make_rows(1)
+    operation = PushOperation.objects.get()
+    page = staff.get(f"/admin/feeds/pushoperation/{operation.pk}/change/").content.decode()
+    assert 'name="status"' not in page
+    response = staff.post(f"/admin/feeds/pushoperation/{operation.pk}/change/", {"status": "Success"})
+    assert response.status_code == 403
+    operation.refresh_from_db()
+    assert operation.status == "Failed"
+
+
+def test_push_operations_are_found_by_transaction_id_and_filtered_by_partner(staff):
+    make_rows(3)
+    operation = PushOperation.objects.first()
+    BankTransaction.objects.filter(push_operation=operation).update(transaction_id="needle-42")
+    page = staff.get("/admin/feeds/pushoperation/?q=needle-42").content.decode()
+    assert str(operation.pk) in page
+    assert page.count("/admin/feeds/pushoperation/") >= 1
+    partner = operation.company.partner
+    page = staff.get(f"/admin/feeds/pushoperation/?company__partner__id__exact={partner.pk}").content.decode()
+    assert str(operation.pk) in page
+    assert str(PushOperation.objects.exclude(pk=operation.pk).first().pk) not in page
