@@ -169,3 +169,35 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
         assert operation.status == "Success"
         counts[size] = len(queries)
     assert counts[1] == counts[1000], counts
+
+
+def test_past_our_per_organisation_limit_the_partner_gets_429_and_xero_is_not_called(partner_a, connected_account,
+                                                                                     settings):
+    from django.core.cache import cache
+
+    from apps.xero_sandbox.models import Statement
+
+    cache.clear()  # forget the calls that set the feed up
+    # A push costs two calls (post the statement, read it back); allow one push a minute.
+    settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_per_minute": 2}
+    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Success"
+    statements_before = Statement.objects.count()
+    response = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("997.50")))
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response.json()["canBeRetried"] == "True"
+    assert Statement.objects.count() == statements_before
+
+
+def test_an_access_token_about_to_expire_is_refreshed_inline_during_a_push(partner_a, connected_account):
+    from django.utils import timezone
+
+    from apps.xero_sandbox.models import SandboxApp
+
+    XeroConnection.objects.filter(pk=connected_account.connection_id).update(
+        access_token_expires_at=timezone.now() + timezone.timedelta(seconds=60))
+    refreshes = SandboxApp.objects.get().refresh_count
+    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Success"
+    assert SandboxApp.objects.get().refresh_count == refreshes + 1
+    assert XeroConnection.objects.get(pk=connected_account.connection_id).access_token_expires_at > \
+        timezone.now() + timezone.timedelta(minutes=25)
