@@ -1,9 +1,6 @@
 """Bank transaction push operations of the partner API: create bank transactions, its
 create-model, and reading push operations."""
 
-import uuid
-
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,7 +13,7 @@ from apps.tenants.api_errors import ApiError
 from apps.tenants.codat_query import Field, apply_query
 from apps.tenants.idempotency import idempotent
 from apps.tenants.paging import CodatPagination
-from apps.tenants.selectors import company_for_partner
+from apps.tenants.selectors import company_for_partner, owned_or_404
 from apps.xero_auth.selectors import connection_for_partner
 
 from . import push, statements
@@ -77,14 +74,8 @@ class PushOperationOutput(serializers.ModelSerializer):
 def push_operation_for_partner(partner, company_id, key) -> PushOperation:
     """The partner's company's push operation, or the same 404 for anything else."""
     company = company_for_partner(partner, company_id)
-    try:
-        key = uuid.UUID(str(key))
-    except ValueError:
-        raise Http404(f"Push operation {key} not found")
-    operation = company.push_operations.select_related("connection", "source_account").filter(pk=key).first()
-    if operation is None:
-        raise Http404(f"Push operation {key} not found")
-    return operation
+    return owned_or_404(company.push_operations.select_related("connection", "source_account"), key,
+                        "Push operation")
 
 
 def _transactions(operation):

@@ -54,37 +54,24 @@ def source_account_body(source_account: SourceAccount) -> dict:
     """Codat's SourceAccountV2 or SourceAccount (v1), in the version the partner created it in.
     feedStartDate is only given while the account is connected."""
     sa = source_account
-    connected = sa.status == SourceAccountStatus.CONNECTED and sa.feed_start_date
-    if sa.api_version == "v1":
-        body = {
-            "id": sa.account_id,
-            "accountName": sa.account_name,
-            "accountType": sa.account_type,
-            "accountNumber": sa.account_number,
-            "sortCode": sa.sort_code,
-            "currency": sa.currency or None,
-            "balance": sa.balance,
-            "modifiedDate": _datetime(sa.modified_date),
-            "status": sa.status,
-        }
-        if connected:
-            body["feedStartDate"] = local_datetime(sa.feed_start_date)
-        return body
     body = {
         "id": sa.account_id,
         "accountName": sa.account_name,
         "accountType": sa.account_type,
         "accountNumber": sa.account_number,
         "sortCode": sa.sort_code,
-        "routingInfo": sa.routing_info,
-        "currency": sa.currency,
+        "currency": sa.currency or None,
         "balance": sa.balance,
-        "accountInfo": sa.account_info,
         "modifiedDate": _datetime(sa.modified_date),
         "status": sa.status,
     }
-    if body["routingInfo"] is None:
-        del body["routingInfo"]  # an object, not nullable, in Codat's schema
-    if connected:
-        body["feedStartDate"] = sa.feed_start_date.isoformat()
+    v2 = sa.api_version == "v2"
+    if v2:
+        body["currency"] = sa.currency
+        body["accountInfo"] = sa.account_info
+        if sa.routing_info is not None:  # an object, not nullable, in Codat's schema
+            body["routingInfo"] = sa.routing_info
+    if sa.status == SourceAccountStatus.CONNECTED and sa.feed_start_date:
+        # v2 types it as a date, v1 as Codat's DateTime.
+        body["feedStartDate"] = sa.feed_start_date.isoformat() if v2 else local_datetime(sa.feed_start_date)
     return body
