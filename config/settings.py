@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "apps.mapping_ui.middleware.PartnerLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL in an /api/ path or query would reach PostgreSQL and fail as a 500: a 400 instead.
+    "apps.tenants.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -156,7 +158,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.tenants.paging.CodatPagination",
     "EXCEPTION_HANDLER": "apps.tenants.api_errors.codat_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON without NUL characters, which PostgreSQL text cannot store (a 400, not a 500).
+    "DEFAULT_PARSER_CLASSES": ["apps.tenants.parsers.CodatJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }

@@ -9,9 +9,10 @@ operation declares which properties it can filter and order by; anything else is
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -42,9 +43,12 @@ class Field:
             return parsed
         if self.kind == "decimal":
             try:
-                return Decimal(raw)
+                number = Decimal(raw)
             except InvalidOperation:
                 raise _malformed(f"{raw!r} is not a number for {name}")
+            if not number.is_finite():  # NaN and Infinity cannot be compared with a column
+                raise _malformed(f"{raw!r} is not a number for {name}")
+            return number
         if self.kind == "bool":
             if raw.lower() not in ("true", "false"):
                 raise _malformed(f"{raw!r} is not true or false for {name}")
@@ -140,8 +144,24 @@ def tags_to_q(query: str, path: str = "tags") -> Q:
     return q
 
 
+def _through_relations(model, fields: dict[str, Field]) -> dict[str, Field]:
+    """A field declared by a foreign key's column (`connection_id`) as the related primary
+    key (`connection__pk`): text lookups such as iexact exist on the key, not on the join."""
+    resolved = {}
+    for name, field in fields.items():
+        try:
+            model_field = model._meta.get_field(field.path)
+        except FieldDoesNotExist:
+            model_field = None
+        if model_field is not None and model_field.is_relation and field.path == model_field.attname:
+            field = replace(field, path=f"{model_field.name}__pk")
+        resolved[name] = field
+    return resolved
+
+
 def apply_query(queryset, request, fields: dict[str, Field], entity: str, default_order: str):
     """Filter by `query` and order by `orderBy` (comma-separated, `-` for descending)."""
+    fields = _through_relations(queryset.model, fields)
     query = request.query_params.get("query")
     if query:
         queryset = queryset.filter(query_to_q(query, fields, entity))

@@ -61,6 +61,8 @@ def idempotent(handler):
             return handler(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             raise ApiError(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.")
+        if "\x00" in key:  # PostgreSQL text cannot hold it: a 400 here, not a 500 in _claim
+            raise ApiError("Idempotency-Key may not contain the NUL character.")
         body = request._request.body  # read before DRF parses, so the raw bytes stay available
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
         record = _claim(request.user, key, fingerprint)

@@ -1,0 +1,28 @@
+"""The partner API's JSON parser: JSON, minus the NUL character.
+
+PostgreSQL text cannot hold NUL (U+0000), so a body carrying one (escaped as \\u0000)
+would reach the database and fail there as a 500. It is refused here as a parse error,
+which the exception handler answers as a 400 ErrorMessage."""
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+NUL = "\x00"
+
+
+def contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+class CodatJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if contains_nul(data):
+            raise ParseError("text may not contain the NUL character (\\u0000).")
+        return data
