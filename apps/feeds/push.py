@@ -17,11 +17,13 @@ import logging
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -163,15 +165,49 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
             statement_key=statement.idempotency_key, statement_start_date=statement.start_date,
             statement_end_date=statement.end_date, statement_start_balance=statement.start_balance,
             statement_end_balance=statement.end_balance)
-        BankTransaction.objects.bulk_create([
-            BankTransaction(push_operation=operation, source_account=source_account, transaction_id=t.id,
-                            date=t.date.replace(tzinfo=UTC), description=t.description,
-                            counterparty=t.counterparty, reference=t.reference, reconciled=t.reconciled,
-                            amount=t.amount, balance=t.balance, transaction_type=t.transaction_type)
-            for t in transactions
-        ])
+        # Kept on the operation for the answer, so it is not read back from the database.
+        operation._pushed = _store_transactions(operation, source_account, transactions)
 
     return _deliver(operation, connection, source_account, statement)
+
+
+class PushedTransaction(NamedTuple):
+    """A stored transaction as the answer shows it (the same attributes as BankTransaction)."""
+
+    transaction_id: str
+    date: datetime
+    description: str | None
+    counterparty: str | None
+    reference: str | None
+    reconciled: bool | None
+    amount: Decimal
+    balance: Decimal
+    transaction_type: str | None
+
+
+_COPY_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "description", "counterparty",
+                "reference", "reconciled", "amount", "balance", "transaction_type", "delivered")
+
+
+def _store_transactions(operation, source_account, transactions) -> list[PushedTransaction]:
+    """Insert the batch's rows (not yet delivered). On PostgreSQL one COPY: for 1000 rows
+    it is several times faster than bulk_create, which prepares every field of every
+    model instance in Python. Other databases (the SQLite demo) use bulk_create."""
+    rows = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
+                              t.reconciled, t.amount, t.balance, t.transaction_type) for t in transactions]
+    db = connections[BankTransaction.objects.db]
+    if db.vendor != "postgresql":
+        BankTransaction.objects.bulk_create([
+            BankTransaction(push_operation=operation, source_account=source_account, **row._asdict()) for row in rows
+        ])
+        return rows
+    meta = BankTransaction._meta
+    columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
+    sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row((operation.pk, source_account.pk, *row, False))
+    return rows
 
 
 def _deliver(operation, connection, source_account, statement):

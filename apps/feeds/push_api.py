@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.tenants.api import QUERY_PARAMETERS
-from apps.tenants.api_errors import ApiError
+from apps.tenants.api_errors import ApiError, validation_item
 from apps.tenants.codat_query import Field, apply_query
 from apps.tenants.idempotency import idempotent
 from apps.tenants.paging import CodatPagination
@@ -19,6 +19,8 @@ from apps.xero_auth.selectors import connection_for_partner
 from . import push, statements
 from .models import PushOperation, PushStatus
 
+# A push completes inside its request; the partner's timeout is recorded, a week at most.
+MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 PUSH_FIELDS = {
     "pushOperationKey": Field("push_operation_key"),
     "status": Field("status", "choice"),
@@ -131,10 +133,14 @@ class BankTransactionsPushView(APIView):
         if not isinstance(request.data, dict):
             raise ApiError("The request body must be a JSON object with accountId and transactions.")
         timeout = request.query_params.get("timeoutInMinutes")
+        if timeout is not None and not (timeout.isdigit() and 1 <= int(timeout) <= MAX_TIMEOUT_MINUTES):
+            message = f"timeoutInMinutes must be a whole number from 1 to {MAX_TIMEOUT_MINUTES}."
+            raise ApiError("The request made is not valid.",
+                           errors=[validation_item(message, item_id="timeoutInMinutes")])
         try:
             operation = push.transactions_push(
                 company=connection.company, connection=connection, account_id=account_id, data=request.data,
-                timeout_in_minutes=int(timeout) if timeout and timeout.isdigit() else None)
+                timeout_in_minutes=int(timeout) if timeout else None)
         except push.PushRefused as exc:
             raise _refused(exc.operation, 400)
         except push.PushInterrupted as exc:

@@ -85,11 +85,12 @@ def _money(value, name, item_id, errors):
     if not number.is_finite():
         errors.append(_item(item_id, f"{name} must be a number.", f"{name}Number"))
         return None
-    if number != number.quantize(FOUR_PLACES):
-        errors.append(_item(item_id, f"{name} has more than 4 decimal places; Xero keeps 4.", "DecimalPlaces"))
-        return None
+    # The range first: quantizing a huge number overflows Decimal's context.
     if abs(number) >= Decimal("1e15"):
         errors.append(_item(item_id, f"{name} is too large.", f"{name}Range"))
+        return None
+    if number != number.quantize(FOUR_PLACES):
+        errors.append(_item(item_id, f"{name} has more than 4 decimal places; Xero keeps 4.", "DecimalPlaces"))
         return None
     return number
 

@@ -175,3 +175,11 @@ def test_the_create_model_describes_the_rules(partner_a, account):
     assert response.status_code == 200
     properties = response.json()["properties"]["transactions"]["properties"]
     assert properties["balance"]["required"] is True
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "abc", "99999999999"])
+def test_an_out_of_range_timeout_is_a_400(partner_a, account, timeout):
+    response = partner_a.post(push_url(account) + f"?timeoutInMinutes={timeout}",
+                              {"accountId": "acc-1", "transactions": batch(1)}, format="json")
+    assert response.status_code == 400
+    assert response.json()["validation"]["errors"][0]["itemId"] == "timeoutInMinutes"
