@@ -176,7 +176,7 @@ def _mark_deauthorized(connection, exc):
     logger.warning("Connection %s deauthorised by Xero: %s", connection.id, exc)
 
 
-def token_refresh(*, connection_id, force=False, margin=None) -> XeroConnection:
+def token_refresh(*, connection_id, force=False, margin=None, idle_before=None) -> XeroConnection:
     """Refresh the connection's tokens if they expire within `margin` (or `force`), under a
     row lock: Xero rotates refresh tokens, so two racing refreshes would lose one. Callers
     that waited for the lock find the token already fresh and do not refresh again."""
@@ -186,7 +186,8 @@ def token_refresh(*, connection_id, force=False, margin=None) -> XeroConnection:
             raise ConnectionNotLinked(CONNECTION_NOT_LINKED.format(status="deleted"))
         if connection.status != ConnectionStatus.LINKED:
             raise ConnectionNotLinked(CONNECTION_NOT_LINKED.format(status=connection.status))
-        if not force and not connection.access_token_expiring(margin):
+        idle = idle_before is not None and (connection.refresh_token_issued_at or idle_before) < idle_before
+        if not force and not idle and not connection.access_token_expiring(margin):
             return connection
         try:
             token = client.refresh(refresh_token=connection.refresh_token)
@@ -236,10 +237,12 @@ def refresh_expiring_tokens() -> int:
         status=ConnectionStatus.LINKED, refresh_token_issued_at__lt=now - REFRESH_TOKEN_MAX_IDLE
     )
     refreshed = 0
-    for connection_id in due.values_list("pk", flat=True).distinct():
+    for connection_id, expires_at in due.values_list("pk", "access_token_expires_at").distinct():
         try:
-            token_refresh(connection_id=connection_id, force=True)
-            refreshed += 1
+            # Judged again under the lock: an inline refresh while we waited makes this a no-op.
+            fresh = token_refresh(connection_id=connection_id, margin=BEAT_ACCESS_MARGIN,
+                                  idle_before=now - REFRESH_TOKEN_MAX_IDLE)
+            refreshed += fresh.access_token_expires_at != expires_at
         except (ConnectionNotLinked, client.XeroError) as exc:
             logger.warning("Could not refresh connection %s: %s", connection_id, exc)
     return refreshed

@@ -188,3 +188,17 @@ def test_the_beat_task_runs_every_five_minutes():
     assert entry["schedule"].minute == set(range(0, 60, 5))
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_the_beat_task_does_not_refresh_again_what_was_refreshed_inline_meanwhile(linked_connection):
+    # The task's selection saw an expiring token; by the time it holds the lock an inline
+    # refresh has already run, so it must leave the fresh token alone.
+    expire_in(linked_connection, timedelta(minutes=30))
+    refreshes = portal_app().refresh_count
+    services.token_refresh(connection_id=linked_connection.pk, margin=services.BEAT_ACCESS_MARGIN,
+                           idle_before=timezone.now() - services.REFRESH_TOKEN_MAX_IDLE)
+    assert portal_app().refresh_count == refreshes
+    expire_in(linked_connection, timedelta(minutes=30), issued_ago=timedelta(days=51))
+    services.token_refresh(connection_id=linked_connection.pk, margin=services.BEAT_ACCESS_MARGIN,
+                           idle_before=timezone.now() - services.REFRESH_TOKEN_MAX_IDLE)
+    assert portal_app().refresh_count == refreshes + 1
