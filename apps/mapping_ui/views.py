@@ -187,6 +187,7 @@ def _link(request, connection: XeroConnection, organisation):
     try:
         services.connection_link(connection=connection, organisation=organisation)
     except services.OrganisationTaken as exc:
+        services.oauth_abandon(connection=connection)
         messages.error(request, str(exc))
         return redirect("portal:company", connection.company_id)
     messages.success(request, _("Connected to %(org)s in Xero.") % {"org": connection.tenant_name})

@@ -132,6 +132,20 @@ def connection_link(*, connection: XeroConnection, organisation: dict) -> XeroCo
     return connection
 
 
+def oauth_abandon(*, connection: XeroConnection) -> None:
+    """Give back a consent that will not be used (the organisation was refused): revoke
+    its tokens at Xero and forget them, unless the connection is linked and using them."""
+    connection.refresh_from_db()
+    if connection.status == ConnectionStatus.LINKED or not connection.refresh_token:
+        return
+    try:
+        _revoke_at_xero(connection)
+    except client.XeroError as exc:
+        logger.warning("Unused consent of connection %s not revoked at Xero: %s", connection.id, exc)
+    XeroConnection.objects.filter(pk=connection.pk).update(access_token="", refresh_token="",
+                                                           access_token_expires_at=None)
+
+
 def _store_tokens(connection, token):
     now = timezone.now()
     connection.access_token = token["access_token"]

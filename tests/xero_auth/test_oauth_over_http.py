@@ -128,3 +128,9 @@ def test_the_portal_refuses_an_organisation_already_linked_to_another_company(sa
     assert "The Xero organisation “Demo Company (UK)” is already connected to another company (First Co)." \
         in browser.text()
     assert XeroConnection.objects.get(pk=created["id"]).status == ConnectionStatus.PENDING_AUTH
+    # The consent that will not be used is given back at Xero and forgotten here.
+    refused = XeroConnection.objects.get(pk=created["id"])
+    assert (refused.access_token, refused.refresh_token) == ("", "")
+    from apps.xero_sandbox.models import Grant
+
+    assert Grant.objects.filter(revoked_at__isnull=True).count() == 1  # First Co's only
