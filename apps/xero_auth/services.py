@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.tenants.audit import XERO, audit_record
-from apps.tenants.models import Company
+from apps.tenants.models import Company, Partner
 
 from . import client
 from .locks import locked_row
@@ -109,6 +109,8 @@ def oauth_callback(*, session, params) -> tuple[XeroConnection, list[dict]]:
 def connection_link(*, connection: XeroConnection, organisation: dict) -> XeroConnection:
     """Link the connection to one consented organisation; refuse an organisation that
     another company of the same partner already uses."""
+    # Serialise links per partner, so two companies cannot take one organisation at once.
+    Partner.objects.select_for_update().filter(pk=connection.company.partner_id).first()
     other = (
         XeroConnection.objects.filter(
             company__partner_id=connection.company.partner_id,
