@@ -3,7 +3,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.tenants.admin import CompanyAdmin
+from apps.tenants.admin import CompanyAdmin, ReadOnlyAdmin
 from apps.tenants.models import Company
 from apps.xero_auth.client import XeroError
 from apps.xero_auth.models import XeroConnection
@@ -57,16 +57,6 @@ class FeedConnectionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in FeedConnection._meta.fields]
 
     def has_add_permission(self, request):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: staff read them and act through actions, never edit."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
 

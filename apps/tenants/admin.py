@@ -90,19 +90,23 @@ class CompanyAdmin(admin.ModelAdmin):
         return recent_changes(company)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: staff read them and act through actions, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created", "company", "actor_kind", "actor", "subject", "subject_id", "action"]
     list_filter = ["actor_kind", "subject", "created"]
     search_fields = ["company__name", "subject_id", "actor", "action"]
     list_select_related = ["company"]
     date_hierarchy = "created"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
