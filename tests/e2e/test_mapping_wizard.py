@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.utils import timezone
 
 from apps.feeds.models import SourceAccount
 from apps.mapping_ui.forms import form_prefix
 from apps.xero_auth import services
 from tests.factories import CompanyFactory, PartnerFactory
+from tests.xero_helpers import sandbox_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,10 +26,7 @@ UK_TENANT = "6b1a9b9e-8b1e-4c33-9d41-0a4a1b2c3d01"
 
 @pytest.fixture
 def journey(xero_on_live_server):
-    call_command("sandbox_seed", verbosity=0)
-    call_command("sandbox_app", "Bank feeds portal", redirect_uris=[f"{xero_on_live_server}/portal/xero/callback"],
-                 client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET,
-                 stdout=open("/dev/null", "w"))  # noqa: SIM115
+    sandbox_ready(xero_on_live_server)
     partner = PartnerFactory(name="Demo Bank", display_name="Demo Bank Business", primary_colour="#0f766e",
                              logo_url="/static/demo-bank-logo.svg", support_email="support@demo-bank.example",
                              return_url=f"{xero_on_live_server}/portal/")

@@ -5,14 +5,13 @@ live server) that browser's Xero connection to the UK demo organisation."""
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from apps.feeds.models import SourceAccount
 from apps.xero_auth import services
 from tests.factories import CompanyFactory
+from tests.xero_helpers import sandbox_ready
 
 UK_TENANT = "6b1a9b9e-8b1e-4c33-9d41-0a4a1b2c3d01"
 
@@ -65,10 +64,7 @@ def visitor(client, connection):
 
 @pytest.fixture
 def sandbox(xero_on_live_server):
-    call_command("sandbox_seed", verbosity=0)
-    call_command("sandbox_app", "Portal tests", redirect_uris=[f"{xero_on_live_server}/portal/xero/callback"],
-                 client_id=django_settings.XERO_CLIENT_ID, client_secret=django_settings.XERO_CLIENT_SECRET,
-                 stdout=open("/dev/null", "w"))  # noqa: SIM115
+    sandbox_ready(xero_on_live_server)
     return xero_on_live_server
 
 
