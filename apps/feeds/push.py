@@ -32,6 +32,7 @@ from apps.xero_auth.services import ConnectionNotLinked, xero_call
 
 from . import statements
 from .models import BankTransaction, FeedStatus, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
+from .statements import rule_item
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,6 @@ class PushInterrupted(Exception):
         self.operation = operation
         self.status = status
         self.retry_after = retry_after
-
-
-def _item(item_id, message, validator):
-    return {"itemId": item_id, "message": message, "validatorName": validator}
 
 
 @contextmanager
@@ -110,15 +107,15 @@ def transactions_push(*, company, connection, account_id: str, data: dict,
     checked = statements.check_transactions(data.get("transactions"))
     errors = list(checked.errors)
     if data.get("accountId") != account_id:
-        errors.insert(0, _item("accountId", ACCOUNT_MISMATCH.format(body=data.get("accountId"), path=account_id),
+        errors.insert(0, rule_item("accountId", ACCOUNT_MISMATCH.format(body=data.get("accountId"), path=account_id),
                                "AccountId"))
     if not connection.is_linked:
-        errors.insert(0, _item(None, CONNECTION_NOT_LINKED.format(status=connection.status), "Connection"))
+        errors.insert(0, rule_item(None, CONNECTION_NOT_LINKED.format(status=connection.status), "Connection"))
     if source_account is None:
-        errors.insert(0, _item(account_id, ACCOUNT_UNKNOWN.format(id=account_id), "SourceAccount"))
+        errors.insert(0, rule_item(account_id, ACCOUNT_UNKNOWN.format(id=account_id), "SourceAccount"))
     elif source_account.status != SourceAccountStatus.CONNECTED:
-        errors.insert(0, _item(account_id, ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status),
-                               "SourceAccount"))
+        message = ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status)
+        errors.insert(0, rule_item(account_id, message, "SourceAccount"))
     if errors:
         raise PushRefused(_record_failed(
             company=company, connection=connection, source_account=source_account, account_id=account_id,
@@ -141,21 +138,21 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
     if delivered and len(delivered) == len(ids):
         return PushOperation.objects.create(
             **common, status=PushStatus.SUCCESS, status_code=200, completed_on=timezone.now(),
-            validation={"errors": [], "warnings": [_item(None, ALL_DELIVERED, "AlreadyDelivered")]},
+            validation={"errors": [], "warnings": [rule_item(None, ALL_DELIVERED, "AlreadyDelivered")]},
             timeout_in_minutes=timeout_in_minutes)
     if delivered:
-        errors = [_item(i, ALREADY_DELIVERED.format(id=i), "AlreadyDelivered") for i in ids if i in delivered]
+        errors = [rule_item(i, ALREADY_DELIVERED.format(id=i), "AlreadyDelivered") for i in ids if i in delivered]
         raise PushRefused(_record_failed(**common, errors=errors, warnings=warnings, status_code=400,
                                          message=f"{len(errors)} transaction(s) in this batch were already delivered."))
     if feed is None or feed.xero_feed_connection_id is None:
-        error = _item(source_account.account_id, ACCOUNT_NOT_CONNECTED.format(
+        error = rule_item(source_account.account_id, ACCOUNT_NOT_CONNECTED.format(
             id=source_account.account_id, status="not connected to a Xero feed"), "SourceAccount")
         raise PushRefused(_record_failed(**common, errors=[error], status_code=400, message=error["message"]))
 
     statement = statements.build_statement(transactions, feed_connection_id=str(feed.xero_feed_connection_id))
     last = source_account.last_end_balance
     if last is not None and statement.start_balance != last:
-        warnings.append(_item(transactions[0].id, GAP_WARNING.format(start=statement.start_balance, last=last),
+        warnings.append(rule_item(transactions[0].id, GAP_WARNING.format(start=statement.start_balance, last=last),
                               "BalanceGap"))
 
     with transaction.atomic():
@@ -216,7 +213,7 @@ def _deliver(operation, connection, source_account, statement):
         response = xero_call(connection, client.create_statement, statement=statement.body,
                              idempotency_key=statement.idempotency_key)
     except ConnectionNotLinked as exc:
-        _fail(operation, 400, str(exc), [_item(None, str(exc), "Connection")])
+        _fail(operation, 400, str(exc), [rule_item(None, str(exc), "Connection")])
         raise PushRefused(operation)
     except client.XeroRateLimited as exc:
         _fail(operation, 429, f"Xero's rate limit was reached ({exc.problem_kind or 'minute'}); nothing was sent. "
@@ -260,7 +257,7 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
             source_account=source_account, statement_key=operation.statement_key, maybe_delivered=True
         ).exclude(pk=operation.pk).exists()
         if resent:
-            operation.validation["warnings"].append(_item(None, DUPLICATE_OF_RESEND, "DuplicateStatement"))
+            operation.validation["warnings"].append(rule_item(None, DUPLICATE_OF_RESEND, "DuplicateStatement"))
             return _succeed(operation, source_account, item.get("id"))
         _fail(operation, 409, _problem_text(item_errors[0]) if item_errors else "Xero marked the statement duplicate.",
               [_problem_item(e) for e in item_errors])

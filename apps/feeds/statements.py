@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from apps.tenants.api_errors import validation_item
+
 MAX_TRANSACTIONS = 1000
 MAX_AGE = timedelta(days=365)
 TRANSACTION_TYPES = {
@@ -52,8 +54,9 @@ class Checked:
     warnings: list[dict] = field(default_factory=list)
 
 
-def _item(item_id, message, validator):
-    return {"itemId": item_id, "message": message, "validatorName": validator}
+def rule_item(item_id, message, validator):
+    """A Codat validation item naming the transaction and the rule it broke."""
+    return validation_item(message, item_id=item_id, validator=validator)
 
 
 def _local_datetime(value) -> datetime | None:
@@ -72,25 +75,25 @@ def _local_datetime(value) -> datetime | None:
 
 def _money(value, name, item_id, errors):
     if value is None:
-        errors.append(_item(item_id, f"{name} is required.", f"{name}Required"))
+        errors.append(rule_item(item_id, f"{name} is required.", f"{name}Required"))
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        errors.append(_item(item_id, f"{name} must be a number.", f"{name}Number"))
+        errors.append(rule_item(item_id, f"{name} must be a number.", f"{name}Number"))
         return None
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        errors.append(_item(item_id, f"{name} must be a number.", f"{name}Number"))
+        errors.append(rule_item(item_id, f"{name} must be a number.", f"{name}Number"))
         return None
     if not number.is_finite():
-        errors.append(_item(item_id, f"{name} must be a number.", f"{name}Number"))
+        errors.append(rule_item(item_id, f"{name} must be a number.", f"{name}Number"))
         return None
     # The range first: quantizing a huge number overflows Decimal's context.
     if abs(number) >= Decimal("1e15"):
-        errors.append(_item(item_id, f"{name} is too large.", f"{name}Range"))
+        errors.append(rule_item(item_id, f"{name} is too large.", f"{name}Range"))
         return None
     if number != number.quantize(FOUR_PLACES):
-        errors.append(_item(item_id, f"{name} has more than 4 decimal places; Xero keeps 4.", "DecimalPlaces"))
+        errors.append(rule_item(item_id, f"{name} has more than 4 decimal places; Xero keeps 4.", "DecimalPlaces"))
         return None
     return number
 
@@ -100,10 +103,10 @@ def _text(raw, key, item_id, errors, limit=None):
     if value is None:
         return None
     if not isinstance(value, str):
-        errors.append(_item(item_id, f"{key} must be a string.", f"{key}String"))
+        errors.append(rule_item(item_id, f"{key} must be a string.", f"{key}String"))
         return None
     if limit and len(value) > limit:
-        errors.append(_item(item_id, f"{key} is longer than Xero's limit of {limit} characters.", f"{key}Length"))
+        errors.append(rule_item(item_id, f"{key} is longer than Xero's limit of {limit} characters.", f"{key}Length"))
     return value
 
 
@@ -113,43 +116,43 @@ def check_transactions(raw_transactions, *, today: date | None = None) -> Checke
     errors = checked.errors
     today = today or timezone.now().date()
     if not isinstance(raw_transactions, list) or not raw_transactions:
-        errors.append(_item(None, "transactions must be a non-empty array.", "TransactionsRequired"))
+        errors.append(rule_item(None, "transactions must be a non-empty array.", "TransactionsRequired"))
         return checked
     if len(raw_transactions) > MAX_TRANSACTIONS:
-        errors.append(_item(None, f"At most {MAX_TRANSACTIONS} transactions per push; got {len(raw_transactions)}.",
+        errors.append(rule_item(None, f"At most {MAX_TRANSACTIONS} transactions per push; got {len(raw_transactions)}.",
                             "MaxTransactions"))
         return checked
 
     seen = set()
     for index, raw in enumerate(raw_transactions):
         if not isinstance(raw, dict):
-            errors.append(_item(f"[{index}]", "Each transaction must be an object.", "TransactionObject"))
+            errors.append(rule_item(f"[{index}]", "Each transaction must be an object.", "TransactionObject"))
             continue
         item_id = raw.get("id")
         if not isinstance(item_id, str) or not item_id.strip():
-            errors.append(_item(f"[{index}]", "id is required for every transaction.", "IdRequired"))
+            errors.append(rule_item(f"[{index}]", "id is required for every transaction.", "IdRequired"))
             continue
         if item_id in seen:
-            errors.append(_item(item_id, "id appears more than once in this batch.", "DuplicateId"))
+            errors.append(rule_item(item_id, "id appears more than once in this batch.", "DuplicateId"))
         seen.add(item_id)
         when = _local_datetime(raw.get("date"))
         if when is None:
-            errors.append(_item(item_id, "date is required as an ISO 8601 date or date-time.", "DateFormat"))
+            errors.append(rule_item(item_id, "date is required as an ISO 8601 date or date-time.", "DateFormat"))
         else:
             if when.date() > today:
-                errors.append(_item(item_id, "date is in the future.", "DateInFuture"))
+                errors.append(rule_item(item_id, "date is in the future.", "DateInFuture"))
             elif when.date() < today - MAX_AGE:
-                errors.append(_item(item_id, "date is more than one year ago; Xero refuses older statements.",
+                errors.append(rule_item(item_id, "date is more than one year ago; Xero refuses older statements.",
                                     "DateTooOld"))
         amount = _money(raw.get("amount"), "amount", item_id, errors)
         balance = _money(raw.get("balance"), "balance", item_id, errors)
         transaction_type = raw.get("transactionType")
         if transaction_type is not None and transaction_type not in TRANSACTION_TYPES:
-            errors.append(_item(item_id, f"transactionType must be one of {', '.join(sorted(TRANSACTION_TYPES))}.",
+            errors.append(rule_item(item_id, f"transactionType must be one of {', '.join(sorted(TRANSACTION_TYPES))}.",
                                 "TransactionType"))
         reconciled = raw.get("reconciled")
         if reconciled is not None and not isinstance(reconciled, bool):
-            errors.append(_item(item_id, "reconciled must be true or false.", "ReconciledBoolean"))
+            errors.append(rule_item(item_id, "reconciled must be true or false.", "ReconciledBoolean"))
         description = _text(raw, "description", item_id, errors, LIMITS["description"])
         counterparty = _text(raw, "counterparty", item_id, errors, LIMITS["payeeName"])
         reference = _text(raw, "reference", item_id, errors, LIMITS["reference"])
@@ -171,21 +174,21 @@ def _check_order_and_balances(checked: Checked):
     transactions, errors, warnings = checked.transactions, checked.errors, checked.warnings
     for previous, current in zip(transactions, transactions[1:], strict=False):
         if current.date < previous.date:
-            errors.append(_item(current.id, f"Transactions must be in date order: {current.id} is dated before "
+            errors.append(rule_item(current.id, f"Transactions must be in date order: {current.id} is dated before "
                                             f"{previous.id}.", "Chronological"))
     first, last = transactions[0], transactions[-1]
     expected_last = first.balance + sum((t.amount for t in transactions[1:]), Decimal(0))
     if last.balance != expected_last:
-        errors.append(_item(last.id, f"The last balance ({last.balance}) must equal the first balance plus the later "
-                                     f"amounts ({expected_last}); Xero would refuse the statement's end balance.",
-                            "EndBalance"))
+        message = (f"The last balance ({last.balance}) must equal the first balance plus the later amounts "
+                   f"({expected_last}); Xero would refuse the statement's end balance.")
+        errors.append(rule_item(last.id, message, "EndBalance"))
     for previous, current in zip(transactions, transactions[1:], strict=False):
         if previous.balance + current.amount != current.balance:
-            warnings.append(_item(current.id, f"Running balance breaks here: {previous.balance} + {current.amount} "
+            warnings.append(rule_item(current.id, f"Running balance breaks here: {previous.balance} + {current.amount} "
                                               f"≠ {current.balance}.", "RunningBalance"))
     for t in transactions:
         if (t.transaction_type == "Credit" and t.amount < 0) or (t.transaction_type == "Debit" and t.amount > 0):
-            warnings.append(_item(t.id, f"amount {t.amount} has the opposite sign to transactionType "
+            warnings.append(rule_item(t.id, f"amount {t.amount} has the opposite sign to transactionType "
                                         f"{t.transaction_type}.", "AmountSign"))
 
 
