@@ -4,6 +4,8 @@ PostgreSQL text cannot hold NUL (U+0000), so a body carrying one (escaped as \\u
 would reach the database and fail there as a 500. It is refused here as a parse error,
 which the exception handler answers as a 400 ErrorMessage."""
 
+import io
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -22,7 +24,10 @@ def contains_nul(value) -> bool:
 
 class CodatJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if contains_nul(data):
+        raw = stream.read() if stream is not None else b""
+        data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        # A NUL can only arrive escaped (JSON refuses a raw control character in a
+        # string), so the walk through every string runs only when the escape is there.
+        if (b"\\u0000" in raw or b"\x00" in raw) and contains_nul(data):
             raise ParseError("text may not contain the NUL character (\\u0000).")
         return data

@@ -1,0 +1,27 @@
+"""Django's Redis cache, with one redis-py client per connection pool.
+
+Django's RedisCacheClient builds a new ``redis.Redis`` for every cache call; its
+constructor (about 80 response callbacks) costs more than the round trip itself, and a
+push makes a dozen cache calls (account lock, rate limiter). ``redis.Redis`` over a
+connection pool is thread-safe, so one per pool is enough."""
+
+from django.core.cache.backends import redis as django_redis
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = RedisCacheClient
