@@ -3,9 +3,11 @@ time, on gunicorn + PostgreSQL + Redis, with the sandbox ("Xero") in a gunicorn 
 
 Each partner is a thread with its own keep-alive HTTP session and API key; it pushes to
 its companies' accounts in turn (never two pushes at once to one account, as a partner
-would), with fresh ids, dates within the last year and consecutive balances. A push
-that does not answer 200 + Success is resent unchanged next time (the documented way to
-recover: a resend is recognised, never delivered twice). Rate limits, ours and the
+would), with fresh ids, dates within the last year and consecutive balances. A push is
+accepted when it answers 200 with Pending or Success (Xero took the statement); any
+other answer is resent unchanged next time (the documented way to recover: a resend is
+recognised, never delivered twice). After the push phase every Pending operation is read
+back once, as a partner would, which asks Xero and must answer Success. Rate limits, ours and the
 sandbox's, are raised through the environment for the run (Xero's real 60/min per
 organisation would cap 50 organisations at 50 pushes/s).
 
@@ -104,6 +106,7 @@ def main():
         first_day = date.today() - timedelta(days=330)
         latencies, statuses, lock = [], collections.Counter(), threading.Lock()
         accepted = collections.defaultdict(list)  # account -> transaction ids the partner was told are in
+        pending = []  # (account, push operation key) answered Pending: read back after the run
         unresolved = {}
         stop_at = time.monotonic() + args.seconds
 
@@ -124,13 +127,16 @@ def main():
                                             headers={"Authorization": account.auth,
                                                      "Content-Type": "application/json"})
                     status = response.status_code
-                    ok = status == 200 and response.json().get("status") == "Success"
+                    answer = response.json()
+                    ok = status == 200 and answer.get("status") in ("Pending", "Success")
                 except (requests.RequestException, ValueError) as exc:
                     status, ok = type(exc).__name__, False
                 my_latencies.append(time.perf_counter() - t0)
-                my_statuses[status if ok else f"{status} not Success" if status == 200 else status] += 1
+                my_statuses[status if ok else f"{status} not taken" if status == 200 else status] += 1
                 if ok:
                     accepted[account].extend(t["id"] for t in batch)
+                    if answer["status"] == "Pending":
+                        pending.append((account, answer["pushOperationKey"]))
                 else:
                     retry[account.account_id + account.company_id] = batch
             with lock:
@@ -177,6 +183,35 @@ def main():
         for name in groups:
             print(f"    {name:28s} {(cpu_after[name] - cpu_before[name]) / elapsed:5.2f}")
 
+        # ---- the partner reads each Pending operation back once ------------------------
+        confirmed, to_read = collections.Counter(), list(pending)
+
+        def confirm_loop():
+            session, mine = requests.Session(), collections.Counter()
+            while True:
+                with lock:
+                    if not to_read:
+                        break
+                    account, key = to_read.pop()
+                try:
+                    response = session.get(f"{bench.api.url}/api/companies/{account.company_id}/push/{key}",
+                                           headers={"Authorization": account.auth}, timeout=60)
+                    mine[response.json().get("status") if response.status_code == 200 else response.status_code] += 1
+                except (requests.RequestException, ValueError) as exc:
+                    mine[type(exc).__name__] += 1
+            with lock:
+                confirmed.update(mine)
+
+        threads = [threading.Thread(target=confirm_loop) for _ in range(args.partners)]
+        c_start = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        c_elapsed = time.monotonic() - c_start
+        print(f"  read back:            {len(pending)} Pending operations in {c_elapsed:.1f} s "
+              f"({len(pending) / max(c_elapsed, 1e-9):.0f} reads/s): {dict(confirmed)}")
+
         # ---- zero lost, zero doubled: the sandbox's delivered lines per feed ----------
         from django.db.models import Count
 
@@ -195,7 +230,7 @@ def main():
             doubled += len(delivered) - len(distinct)
             unexpected += len(distinct - mine)
             ours = BankTransaction.objects.filter(source_account__connection_id=account.connection_id,
-                                                  delivered=True).count()
+                                                  push_operation__delivered=True).count()
             ours_mismatch += abs(ours - len(distinct))
         dup_ids = (StatementLine.objects.filter(statement__status=Statement.DELIVERED)
                    .values("feed_connection_id", "transaction_id").annotate(n=Count("id")).filter(n__gt=1).count())
@@ -207,7 +242,8 @@ def main():
         print(f"  doubled (same transactionId twice):       {doubled} (SQL group check: {dup_ids})")
         print(f"  delivered but not acknowledged:           {unexpected}")
         print(f"  our delivered rows vs Xero's, difference: {ours_mismatch}")
-        print(f"  verdict: {'OK' if lost == doubled == dup_ids == ours_mismatch == 0 else 'PROBLEM'}")
+        all_success = set(confirmed) <= {"Success"}
+        print(f"  verdict: {'OK' if lost == doubled == dup_ids == ours_mismatch == 0 and all_success else 'PROBLEM'}")
 
         # ---- /healthz for scale ---------------------------------------------------------
         health_stop = time.monotonic() + args.health_seconds

@@ -5,8 +5,8 @@ Both sides run against the same servers (the API's gunicorn, and the sandbox's o
 gunicorn that the API calls, as DESIGN.md "Processes" says). Each round uses fresh
 transaction ids, dates within the last year and balances that continue the account's
 last statement; the order of the two sides alternates between rounds. The push side is
-the partner's whole request: validation, storage, POST Statements, GET Statements/{id}
-(the sandbox answers PENDING) and the 1000-item answer. The direct side only POSTs.
+the partner's whole request: validation, storage, POST Statements, recording Xero's
+answer and the 1000-item answer. The direct side only POSTs.
 
     .venv/bin/python bench/push_overhead.py [--rounds 15] [--size 1000]
 
@@ -65,8 +65,8 @@ def main():
             elapsed = time.perf_counter() - started
             assert response.status_code == 200, response.text[:2000]
             answer = response.json()
-            assert answer["status"] == "Success", answer["status"]
-            assert len(answer["changes"]) == args.size
+            assert answer["status"] in ("Pending", "Success"), answer["status"]  # Xero took it
+            assert len(answer["data"]["transactions"]) == args.size
             return elapsed
 
         def direct_side():

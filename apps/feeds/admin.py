@@ -64,7 +64,7 @@ class TransactionInline(admin.TabularInline):
     model = BankTransaction
     extra = 0
     can_delete = False
-    fields = ["transaction_id", "date", "amount", "balance", "counterparty", "description", "delivered"]
+    fields = ["transaction_id", "date", "amount", "balance", "counterparty", "description"]
     readonly_fields = fields
     max_num = 0
 
@@ -75,8 +75,8 @@ class TransactionInline(admin.TabularInline):
 @admin.register(PushOperation)
 class PushOperationAdmin(ReadOnlyAdmin):
     list_display = ["push_operation_key", "company", "partner", "account_id", "status", "status_code",
-                    "transaction_count", "requested_on", "completed_on"]
-    list_filter = ["status", "company__partner", "requested_on"]
+                    "transaction_count", "delivered", "requested_on", "completed_on"]
+    list_filter = ["status", "delivered", "company__partner", "requested_on"]
     search_fields = ["push_operation_key", "company__name", "account_id", "transactions__transaction_id"]
     list_select_related = ["company__partner"]
     date_hierarchy = "requested_on"
@@ -106,6 +106,8 @@ class PushOperationAdmin(ReadOnlyAdmin):
             except (push.PushRefused, push.PushInterrupted) as exc:
                 messages.error(request, f"{operation.push_operation_key}: still failing: {exc.operation.error_message}")
             else:
+                # Staff want a definite answer, so ask Xero now whether it delivered it.
+                result = push.statement_status_refresh(operation=result)
                 level = messages.SUCCESS if result.status == PushStatus.SUCCESS else messages.WARNING
                 messages.add_message(request, level, f"{operation.push_operation_key}: {result.status}.")
 
@@ -113,10 +115,14 @@ class PushOperationAdmin(ReadOnlyAdmin):
 @admin.register(BankTransaction)
 class BankTransactionAdmin(ReadOnlyAdmin):
     list_display = ["transaction_id", "source_account", "date", "amount", "balance", "delivered", "push_operation"]
-    list_filter = ["delivered"]
+    list_filter = ["push_operation__delivered"]
     search_fields = ["transaction_id", "source_account__account_id", "push_operation__push_operation_key"]
     list_select_related = ["source_account", "push_operation"]
     show_full_result_count = False  # the table grows fastest; skip the second COUNT
+
+    @admin.display(boolean=True, ordering="push_operation__delivered", description="delivered")
+    def delivered(self, transaction):
+        return transaction.delivered
 
 
 class ConnectionInline(admin.TabularInline):

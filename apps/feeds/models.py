@@ -4,7 +4,6 @@ transactions pushed to them (each push is one PushOperation and one Xero stateme
 import uuid
 
 from django.db import models
-from django.db.models import Q
 
 from apps.xero_auth.models import XeroConnection
 
@@ -130,6 +129,10 @@ class PushOperation(models.Model):
     statement_key = models.CharField(max_length=64, blank=True, db_index=True)
     # Xero may have the statement although we never saw its answer (timeout, lost response).
     maybe_delivered = models.BooleanField(default=False)
+    # Xero took the statement (202, or a duplicate of one it took): its transactions count as
+    # delivered, so a resend of them is recognised. Kept here, not on each transaction, so
+    # recording Xero's answer writes one row whatever the size of the batch.
+    delivered = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-requested_on"]
@@ -142,7 +145,10 @@ class BankTransaction(models.Model):
     """A transaction as the partner pushed it, kept with the push that carried it."""
 
     push_operation = models.ForeignKey(PushOperation, on_delete=models.CASCADE, related_name="transactions")
-    source_account = models.ForeignKey(SourceAccount, on_delete=models.CASCADE, related_name="transactions")
+    # Indexed by the (source_account, transaction_id) index below; a second one would only
+    # slow down storing every batch.
+    source_account = models.ForeignKey(SourceAccount, on_delete=models.CASCADE, related_name="transactions",
+                                       db_index=False)
     transaction_id = models.CharField(max_length=255, help_text="The partner's id (Codat's `id`).")
     date = models.DateTimeField(help_text="Local date-time as pushed; any offset is ignored.")
     description = models.TextField(null=True, blank=True)
@@ -152,16 +158,15 @@ class BankTransaction(models.Model):
     amount = models.DecimalField(**MONEY)
     balance = models.DecimalField(**MONEY)
     transaction_type = models.CharField(max_length=32, null=True, blank=True)
-    delivered = models.BooleanField(default=False, help_text="Xero has taken the statement carrying it.")
 
     class Meta:
         ordering = ["pk"]
-        constraints = [
-            # A transaction id reaches Xero once per account, whatever retries happen.
-            models.UniqueConstraint(fields=["source_account", "transaction_id"], condition=Q(delivered=True),
-                                    name="unique_delivered_transaction"),
-        ]
         indexes = [models.Index(fields=["source_account", "transaction_id"])]
 
     def __str__(self):
         return f"{self.transaction_id} {self.amount}"
+
+    @property
+    def delivered(self) -> bool:
+        """Xero has taken the statement carrying it."""
+        return self.push_operation.delivered

@@ -3,16 +3,26 @@ statement inside the partner's request.
 
 Order of work, so that nothing is lost and nothing doubled:
 1. validate (statements.check_transactions) — a refusal stores only the failed operation;
-2. under a per-account lock (statements reach Xero in order), compare with what was
-   already delivered: all delivered answers Success without a new statement, a mix is
-   refused;
+2. under a per-account lock (statements reach Xero in order), compare with what Xero
+   already took: all taken answers Success without a new statement, a mix is refused;
 3. store the operation and its transactions in one database transaction;
 4. post the statement with an Idempotency-Key derived from its content, so a resend of
    the same batch after a timeout or a lost answer is recognised by Xero;
-5. record Xero's answer: Success (statement delivered), Pending (Xero still says
-   PENDING; reading the operation asks again) or Failed (Xero's problem kept).
+5. record Xero's answer in one database transaction. Xero answers 202 with the
+   statement PENDING (it delivers into the bank account shortly after) or DELIVERED:
+   either way Xero has taken it, so its transactions count as delivered and the account
+   moves on to the statement's end balance; the operation is Success when Xero says
+   DELIVERED and Pending while it says PENDING. A refusal (4xx, a REJECTED item) is
+   Failed with Xero's problem kept.
+
+Reading a Pending operation asks Xero again (statement_status_refresh): DELIVERED makes
+it Success, REJECTED makes it Failed and hands its transactions back, so the batch can
+be sent again. The push itself does not ask straight away: against Xero the answer is
+still PENDING moments after the post, and each call counts against the organisation's
+60 calls a minute, so a second call per push would halve how often a company can push.
 """
 
+import hashlib
 import logging
 import time
 import uuid
@@ -24,14 +34,22 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from apps.xero_auth import client
 from apps.xero_auth.services import ConnectionNotLinked, xero_call
 
 from . import statements
-from .models import BankTransaction, FeedStatus, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
+from .models import (
+    BankTransaction,
+    FeedConnection,
+    FeedStatus,
+    PushOperation,
+    PushStatus,
+    SourceAccount,
+    SourceAccountStatus,
+)
 from .statements import rule_item
 
 logger = logging.getLogger(__name__)
@@ -71,17 +89,18 @@ class PushInterrupted(Exception):
 
 
 @contextmanager
-def account_lock(source_account_id, *, wait_seconds=None):
+def account_lock(connection_id, account_id: str, *, wait_seconds=None):
     """Serialise pushes to one account across threads and processes (the cache is Redis
-    in production), so statements reach Xero in the order they were accepted."""
-    key = f"push-lock:{source_account_id}"
+    in production), so statements reach Xero in the order they were accepted. Keyed by
+    the account's connection and partner id, so it is taken before the account is read."""
+    key = "push-lock:" + hashlib.sha256(f"{connection_id}:{account_id}".encode()).hexdigest()[:40]
     token = uuid.uuid4().hex
     hold = int(settings.XERO_TIMEOUT_SECONDS * 3 + 30)
     deadline = time.monotonic() + (wait_seconds if wait_seconds is not None else hold)
     delay = 0.005
     while not cache.add(key, token, hold):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Another push to account {source_account_id} is still running")
+            raise TimeoutError(f"Another push to account {account_id} is still running")
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
     try:
@@ -101,38 +120,44 @@ def _record_failed(*, company, connection, source_account, account_id, errors, w
 
 def transactions_push(*, company, connection, account_id: str, data: dict,
                       timeout_in_minutes: int | None = None) -> PushOperation:
-    """Push one batch to Xero and return its operation, already Success, Pending or
-    Failed. Raises PushRefused (400) or PushInterrupted (429/503) with the operation."""
-    source_account = connection.source_accounts.filter(account_id=account_id).first()
+    """Push one batch to Xero and return its operation: Pending or Success once Xero took
+    the statement, Failed when Xero refused it. Raises PushRefused (400) or
+    PushInterrupted (429/503) with the operation."""
     checked = statements.check_transactions(data.get("transactions"))
-    errors = list(checked.errors)
-    if data.get("accountId") != account_id:
-        errors.insert(0, rule_item("accountId", ACCOUNT_MISMATCH.format(body=data.get("accountId"), path=account_id),
-                               "AccountId"))
-    if not connection.is_linked:
-        errors.insert(0, rule_item(None, CONNECTION_NOT_LINKED.format(status=connection.status), "Connection"))
-    if source_account is None:
-        errors.insert(0, rule_item(account_id, ACCOUNT_UNKNOWN.format(id=account_id), "SourceAccount"))
-    elif source_account.status != SourceAccountStatus.CONNECTED:
-        message = ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status)
-        errors.insert(0, rule_item(account_id, message, "SourceAccount"))
-    if errors:
-        raise PushRefused(_record_failed(
-            company=company, connection=connection, source_account=source_account, account_id=account_id,
-            errors=errors, warnings=checked.warnings, message=errors[0]["message"], status_code=400))
-
-    with account_lock(source_account.pk):
+    with account_lock(connection.pk, account_id):
+        # Read under the lock: the push before this one moved the account's balance.
+        source_account = _account_with_feed(connection, account_id)
+        errors = list(checked.errors)
+        if data.get("accountId") != account_id:
+            errors.insert(0, rule_item("accountId", ACCOUNT_MISMATCH.format(body=data.get("accountId"),
+                                                                            path=account_id), "AccountId"))
+        if not connection.is_linked:
+            errors.insert(0, rule_item(None, CONNECTION_NOT_LINKED.format(status=connection.status), "Connection"))
+        if source_account is None:
+            errors.insert(0, rule_item(account_id, ACCOUNT_UNKNOWN.format(id=account_id), "SourceAccount"))
+        elif source_account.status != SourceAccountStatus.CONNECTED:
+            message = ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status)
+            errors.insert(0, rule_item(account_id, message, "SourceAccount"))
+        if errors:
+            raise PushRefused(_record_failed(
+                company=company, connection=connection, source_account=source_account, account_id=account_id,
+                errors=errors, warnings=checked.warnings, message=errors[0]["message"], status_code=400))
         return _push_locked(company, connection, source_account, checked, timeout_in_minutes)
 
 
+def _account_with_feed(connection, account_id):
+    """The source account, with its connected feed's Xero id as `xero_feed_connection_id`
+    (None without one), in one query."""
+    feeds = FeedConnection.objects.filter(source_account=OuterRef("pk"), status=FeedStatus.CONNECTED)
+    return connection.source_accounts.filter(account_id=account_id).annotate(
+        xero_feed_connection_id=Subquery(feeds.values("xero_feed_connection_id")[:1])).first()
+
+
 def _push_locked(company, connection, source_account, checked, timeout_in_minutes):
-    source_account = SourceAccount.objects.get(pk=source_account.pk)
-    feed = source_account.feeds.filter(status=FeedStatus.CONNECTED).first()
     transactions = checked.transactions
     warnings = list(checked.warnings)
     ids = [t.id for t in transactions]
-    delivered = set(BankTransaction.objects.filter(
-        source_account=source_account, delivered=True, transaction_id__in=ids).values_list("transaction_id", flat=True))
+    delivered = delivered_ids(source_account, ids)
     common = {"company": company, "connection": connection, "source_account": source_account,
               "account_id": source_account.account_id}
     if delivered and len(delivered) == len(ids):
@@ -144,12 +169,13 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
         errors = [rule_item(i, ALREADY_DELIVERED.format(id=i), "AlreadyDelivered") for i in ids if i in delivered]
         raise PushRefused(_record_failed(**common, errors=errors, warnings=warnings, status_code=400,
                                          message=f"{len(errors)} transaction(s) in this batch were already delivered."))
-    if feed is None or feed.xero_feed_connection_id is None:
+    if source_account.xero_feed_connection_id is None:
         error = rule_item(source_account.account_id, ACCOUNT_NOT_CONNECTED.format(
             id=source_account.account_id, status="not connected to a Xero feed"), "SourceAccount")
         raise PushRefused(_record_failed(**common, errors=[error], status_code=400, message=error["message"]))
 
-    statement = statements.build_statement(transactions, feed_connection_id=str(feed.xero_feed_connection_id))
+    statement = statements.build_statement(transactions,
+                                           feed_connection_id=str(source_account.xero_feed_connection_id))
     last = source_account.last_end_balance
     if last is not None and statement.start_balance != last:
         warnings.append(rule_item(transactions[0].id, GAP_WARNING.format(start=statement.start_balance, last=last),
@@ -164,8 +190,26 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
             statement_end_balance=statement.end_balance)
         # Kept on the operation for the answer, so it is not read back from the database.
         operation._pushed = _store_transactions(operation, source_account, transactions)
-
     return _deliver(operation, connection, source_account, statement)
+
+
+_DELIVERED_IDS_SQL = (
+    "SELECT t.transaction_id FROM feeds_banktransaction t "
+    "JOIN feeds_pushoperation o ON o.push_operation_key = t.push_operation_id "
+    "WHERE t.source_account_id = %s AND t.transaction_id = ANY(%s) AND o.delivered"
+)
+
+
+def delivered_ids(source_account, ids: list[str]) -> set[str]:
+    """Which of these transaction ids Xero already took on this account. On PostgreSQL
+    the ids go as one array parameter: a thousand placeholders cost more to build and
+    plan than the lookup itself."""
+    delivered = BankTransaction.objects.filter(source_account=source_account, push_operation__delivered=True)
+    if connections[delivered.db].vendor != "postgresql":
+        return set(delivered.filter(transaction_id__in=ids).values_list("transaction_id", flat=True))
+    with connections[delivered.db].cursor() as cursor:
+        cursor.execute(_DELIVERED_IDS_SQL, [source_account.pk, ids])
+        return {row[0] for row in cursor.fetchall()}
 
 
 class PushedTransaction(NamedTuple):
@@ -183,11 +227,11 @@ class PushedTransaction(NamedTuple):
 
 
 _COPY_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "description", "counterparty",
-                "reference", "reconciled", "amount", "balance", "transaction_type", "delivered")
+                "reference", "reconciled", "amount", "balance", "transaction_type")
 
 
 def _store_transactions(operation, source_account, transactions) -> list[PushedTransaction]:
-    """Insert the batch's rows (not yet delivered). On PostgreSQL one COPY: for 1000 rows
+    """Insert the batch's rows. On PostgreSQL one COPY: for 1000 rows
     it is several times faster than bulk_create, which prepares every field of every
     model instance in Python. Other databases (the SQLite demo) use bulk_create."""
     rows = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
@@ -201,16 +245,23 @@ def _store_transactions(operation, source_account, transactions) -> list[PushedT
     meta = BankTransaction._meta
     columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
     sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    with db.cursor() as cursor:
+        # This commit need not wait for the disk (flushing a batch's WAL is most of its
+        # cost): recording Xero's answer is a synchronous commit, which makes this one
+        # durable too before the partner hears anything. Lost in a database crash before
+        # that, it is a push the partner saw fail, and its resend carries the same
+        # Idempotency-Key, so Xero never takes it twice.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
     with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row((operation.pk, source_account.pk, *row, False))
+            copy.write_row((operation.pk, source_account.pk, *row))
     return rows
 
 
 def _deliver(operation, connection, source_account, statement):
     """Post the statement and record Xero's answer on the operation."""
     try:
-        response = xero_call(connection, client.create_statement, statement=statement.body,
+        response = xero_call(connection, client.create_statement, statement_json=statement.json,
                              idempotency_key=statement.idempotency_key)
     except ConnectionNotLinked as exc:
         _fail(operation, 400, str(exc), [rule_item(None, str(exc), "Connection")])
@@ -258,7 +309,7 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
         ).exclude(pk=operation.pk).exists()
         if resent:
             operation.validation["warnings"].append(rule_item(None, DUPLICATE_OF_RESEND, "DuplicateStatement"))
-            return _succeed(operation, source_account, item.get("id"))
+            return _taken(operation, source_account, item.get("id"))
         _fail(operation, 409, _problem_text(item_errors[0]) if item_errors else "Xero marked the statement duplicate.",
               [_problem_item(e) for e in item_errors])
         return operation
@@ -267,27 +318,27 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
               _problem_text(item_errors[0]) if item_errors else "Xero rejected the statement.",
               [_problem_item(e) for e in item_errors])
         return operation
-    operation.xero_statement_id = item.get("id")
-    if item.get("status") == "DELIVERED":
-        return _succeed(operation, source_account, item.get("id"))
-    operation.save(update_fields=["xero_statement_id"])
-    return statement_status_refresh(operation=operation)
+    status = PushStatus.SUCCESS if item.get("status") == "DELIVERED" else PushStatus.PENDING
+    return _taken(operation, source_account, item.get("id"), status)
 
 
-def _succeed(operation, source_account, statement_id):
+def _taken(operation, source_account, statement_id, status=PushStatus.SUCCESS):
+    """Xero has taken the statement: its transactions are delivered (a resend of them is
+    recognised) and the account's last balance is the statement's end balance."""
     with transaction.atomic():
-        operation.status = PushStatus.SUCCESS
-        operation.status_code = 200
-        operation.completed_on = timezone.now()
+        operation.status = status
+        operation.status_code = 200 if status == PushStatus.SUCCESS else 202
+        operation.completed_on = timezone.now() if status == PushStatus.SUCCESS else None
         operation.xero_statement_id = statement_id or operation.xero_statement_id
-        operation.save()
-        operation.transactions.update(delivered=True)
-        # A Pending push confirmed late must not move the account back behind later ones.
+        operation.delivered = True
+        operation.save(update_fields=["status", "status_code", "completed_on", "xero_statement_id", "validation",
+                                      "delivered"])
+        # A retried push taken late must not move the account back behind later ones.
         SourceAccount.objects.filter(
             Q(last_end_date__isnull=True) | Q(last_end_date__lte=operation.statement_end_date), pk=source_account.pk
         ).update(
             balance=operation.statement_end_balance, last_end_balance=operation.statement_end_balance,
-            last_end_date=operation.statement_end_date, last_pushed_at=operation.completed_on)
+            last_end_date=operation.statement_end_date, last_pushed_at=timezone.now())
     return operation
 
 
@@ -303,11 +354,22 @@ def statement_status_refresh(*, operation: PushOperation) -> PushOperation:
         return operation
     status = statement.get("status")
     if status == "DELIVERED":
-        return _succeed(operation, operation.source_account, operation.xero_statement_id)
-    if status == "REJECTED":
+        operation.status = PushStatus.SUCCESS
+        operation.status_code = 200
+        operation.completed_on = timezone.now()
+        operation.save(update_fields=["status", "status_code", "completed_on"])
+    elif status == "REJECTED":
         errors = statement.get("errors") or []
-        _fail(operation, 400, _problem_text(errors[0]) if errors else "Xero rejected the statement.",
-              [_problem_item(e) for e in errors])
+        with transaction.atomic():
+            # Xero did not keep it after all: the transactions may be sent again, and the
+            # account goes back to where the statement started (unless a later one moved it).
+            operation.delivered = False
+            _fail(operation, 400, _problem_text(errors[0]) if errors else "Xero rejected the statement.",
+                  [_problem_item(e) for e in errors])
+            SourceAccount.objects.filter(
+                pk=operation.source_account_id, last_end_balance=operation.statement_end_balance,
+                last_end_date=operation.statement_end_date,
+            ).update(balance=operation.statement_start_balance, last_end_balance=operation.statement_start_balance)
     return operation
 
 
@@ -323,24 +385,21 @@ def push_retry(*, operation: PushOperation) -> PushOperation:
         raise PushRetryRefused(RETRY_NOT_FAILED.format(status=operation.status))
     if not operation.statement_key or operation.source_account_id is None:
         raise PushRetryRefused(RETRY_NOTHING_STORED)
-    source_account = operation.source_account
-    with account_lock(source_account.pk):
+    account_id = operation.source_account.account_id
+    with account_lock(operation.connection_id, account_id):
+        source_account = _account_with_feed(operation.connection, account_id)
         stored = list(operation.transactions.order_by("pk"))
-        delivered = set(BankTransaction.objects.filter(
-            source_account=source_account, delivered=True, transaction_id__in=[t.transaction_id for t in stored]
-        ).values_list("transaction_id", flat=True))
+        delivered = delivered_ids(source_account, [t.transaction_id for t in stored])
         if delivered:
             raise PushRetryRefused(RETRY_DELIVERED_SINCE.format(ids=", ".join(sorted(delivered)[:5])))
-        feed = source_account.feeds.filter(status=FeedStatus.CONNECTED).first()
-        if feed is None or not feed.xero_feed_connection_id:
-            raise PushRetryRefused(ACCOUNT_NOT_CONNECTED.format(id=source_account.account_id,
-                                                                status=source_account.status))
+        if source_account.xero_feed_connection_id is None:
+            raise PushRetryRefused(ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status))
         statement = statements.build_statement([
             statements.Transaction(id=t.transaction_id, date=t.date.replace(tzinfo=None), amount=t.amount,
                                    balance=t.balance, description=t.description, counterparty=t.counterparty,
                                    reference=t.reference, reconciled=t.reconciled, transaction_type=t.transaction_type)
             for t in stored
-        ], feed_connection_id=str(feed.xero_feed_connection_id))
+        ], feed_connection_id=str(source_account.xero_feed_connection_id))
         operation.status = PushStatus.PENDING
         operation.status_code = 202
         operation.error_message = None

@@ -32,9 +32,10 @@ TRANSACTION_TYPES = {
 # Xero's field limits (StatementLine in xero_bankfeeds.yaml).
 LIMITS = {"description": 2000, "payeeName": 255, "reference": 255, "transactionType": 30}
 FOUR_PLACES = Decimal("0.0001")
+TOO_LARGE = Decimal("1e15")
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     id: str
     date: datetime
@@ -89,7 +90,7 @@ def _money(value, name, item_id, errors):
         errors.append(rule_item(item_id, f"{name} must be a number.", f"{name}Number"))
         return None
     # The range first: quantizing a huge number overflows Decimal's context.
-    if abs(number) >= Decimal("1e15"):
+    if abs(number) >= TOO_LARGE:
         errors.append(rule_item(item_id, f"{name} is too large.", f"{name}Range"))
         return None
     if number != number.quantize(FOUR_PLACES):
@@ -204,6 +205,7 @@ class Statement:
     start_balance: Decimal
     end_balance: Decimal
     body: dict
+    json: str  # the body as sent to Xero, serialised once
     idempotency_key: str
 
 
@@ -236,6 +238,7 @@ def build_statement(transactions: list[Transaction], *, feed_connection_id: str)
         "statementLines": lines,
     }
     # The same batch always makes the same key, so a resend after a lost answer is
-    # recognised by Xero instead of delivered twice.
-    key = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return Statement(first.date.date(), last.date.date(), start_balance, last.balance, body, key)
+    # recognised by Xero instead of delivered twice. The key hashes exactly what is sent.
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    key = hashlib.sha256(text.encode()).hexdigest()
+    return Statement(first.date.date(), last.date.date(), start_balance, last.balance, body, text, key)

@@ -255,14 +255,16 @@ def delete_feed_connections(*, access_token: str, tenant_id: str, feed_connectio
                 accept_item_errors=True)
 
 
-def create_statement(*, access_token: str, tenant_id: str, statement: dict,
+def create_statement(*, access_token: str, tenant_id: str, statement_json: str,
                      idempotency_key: str | None = None) -> XeroResponse:
-    """Post one statement. 202 with its status, 409 duplicate-statement, or a problem.
+    """Post one statement, given as its JSON text (serialised once by the caller, who
+    also hashes it for the Idempotency-Key). 202 with its status, 409
+    duplicate-statement, or a problem.
 
     # Reference: https://developer.xero.com/documentation/bank-feeds-api/statements
     """
     return _api("POST", "/bankfeeds.xro/1.0/Statements", access_token=access_token, tenant_id=tenant_id,
-                json_body={"items": [statement]}, idempotency_key=idempotency_key, accept_item_errors=True)
+                raw_json=f'{{"items":[{statement_json}]}}', idempotency_key=idempotency_key, accept_item_errors=True)
 
 
 def get_statement(*, access_token: str, tenant_id: str, statement_id: str) -> dict:
@@ -295,17 +297,19 @@ def _parse(response: requests.Response):
         return {"detail": response.text[:500]}
 
 
-def _api(method, path, *, access_token, tenant_id=None, params=None, json_body=None, idempotency_key=None,
-         accept_item_errors=False) -> XeroResponse:
+def _api(method, path, *, access_token, tenant_id=None, params=None, json_body=None, raw_json=None,
+         idempotency_key=None, accept_item_errors=False) -> XeroResponse:
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     if tenant_id:
         headers["Xero-Tenant-Id"] = str(tenant_id)
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
-    data = None
+    data = raw_json
     if json_body is not None:
-        headers["Content-Type"] = "application/json"
         data = json.dumps(json_body, separators=(",", ":"))
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+        data = data.encode()
     response = _send(method, f"{settings.XERO_API_URL}{path}", headers=headers, params=params, data=data)
     body = _parse(response)
     status = response.status_code

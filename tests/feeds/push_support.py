@@ -45,3 +45,10 @@ def delivered_lines(account):
 def add_fault(base_url, **fault):
     response = requests.post(f"{base_url}/xero-sandbox/_faults", json=fault, timeout=10)
     assert response.status_code == 201, response.text
+
+
+def read_operation(partner, account, key):
+    """The partner reads a push operation (which asks Xero about a Pending statement)."""
+    response = partner.get(f"/api/companies/{account.connection.company_id}/push/{key}")
+    assert response.status_code == 200, response.content
+    return response.json()

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.feeds.models import PushOperation, SourceAccount
 from apps.xero_auth.models import XeroConnection
-from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url
+from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url, read_operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,19 +21,27 @@ def push(partner, account, transactions, **headers):
                         format="json", **headers)
 
 
-def test_a_push_answers_success_with_the_created_lines(partner_a, connected_account):
+def test_a_push_is_taken_by_xero_and_reads_back_as_success_with_the_created_lines(partner_a, connected_account):
     response = push(partner_a, connected_account, batch(3))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["status"] == "Success"
-    assert [c["recordRef"]["id"] for c in body["changes"]] == ["t1", "t2", "t3"]
-    assert body["data"]["accountId"] == "acc-1"
+    # Xero answered 202 with the statement PENDING: taken, not yet confirmed delivered.
+    assert body["status"] == "Pending"
+    assert body["statusCode"] == 202
+    assert body["changes"] == []
+    assert [t["id"] for t in body["data"]["transactions"]] == ["t1", "t2", "t3"]
     assert delivered_lines(connected_account).count() == 3
+    assert SourceAccount.objects.get(pk=connected_account.pk).balance == Decimal("996.25")
+
+    read = read_operation(partner_a, connected_account, body["pushOperationKey"])
+    assert read["status"] == "Success"
+    assert read["statusCode"] == 200
+    assert [c["recordRef"]["id"] for c in read["changes"]] == ["t1", "t2", "t3"]
 
 
 def test_a_batch_already_delivered_answers_success_without_a_new_statement(partner_a, connected_account):
     transactions = batch(3)
-    assert push(partner_a, connected_account, transactions).json()["status"] == "Success"
+    assert push(partner_a, connected_account, transactions).json()["status"] == "Pending"
     again = push(partner_a, connected_account, transactions)
     assert again.status_code == 200
     assert again.json()["status"] == "Success"
@@ -54,7 +62,7 @@ def test_a_gap_in_balances_is_delivered_with_a_warning(partner_a, connected_acco
     push(partner_a, connected_account, batch(2, opening=Decimal("1000.00")))
     response = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("900.00")))
     body = response.json()
-    assert body["status"] == "Success"
+    assert body["status"] == "Pending"
     assert body["validation"]["warnings"][0]["validatorName"] == "BalanceGap"
     assert "may be missing" in body["validation"]["warnings"][0]["message"]
 
@@ -95,7 +103,8 @@ def test_faults_are_retryable_and_a_resend_leaves_one_copy(partner_a, connected_
 
     resend = push(partner_a, connected_account, transactions)
     assert resend.status_code == 200, resend.content
-    assert resend.json()["status"] == "Success"
+    assert resend.json()["status"] in ("Pending", "Success")
+    assert read_operation(partner_a, connected_account, resend.json()["pushOperationKey"])["status"] == "Success"
     lines = delivered_lines(connected_account)
     assert sorted(lines.values_list("transaction_id", flat=True)) == sorted(t["id"] for t in transactions)
 
@@ -117,13 +126,39 @@ def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a
 
 
 def test_a_pending_statement_is_asked_again_when_the_operation_is_read(partner_a, connected_account, live_server):
-    add_fault(live_server.url, operation="bankfeeds.xro/1.0/Statements/", method="GET", status=500)
-    response = push(partner_a, connected_account, batch(2))
-    body = response.json()
+    body = push(partner_a, connected_account, batch(2)).json()
     assert body["status"] == "Pending"
-    read = partner_a.get(f"/api/companies/{connected_account.connection.company_id}/push/{body['pushOperationKey']}")
-    assert read.json()["status"] == "Success"
+    # Xero cannot be asked right now: the operation stays Pending and nothing breaks.
+    add_fault(live_server.url, operation="bankfeeds.xro/1.0/Statements/", method="GET", status=500)
+    assert read_operation(partner_a, connected_account, body["pushOperationKey"])["status"] == "Pending"
+    assert read_operation(partner_a, connected_account, body["pushOperationKey"])["status"] == "Success"
     assert SourceAccount.objects.get(pk=connected_account.pk).balance == Decimal("997.50")
+
+
+def test_a_statement_xero_rejects_after_taking_it_fails_and_is_no_longer_counted_delivered(partner_a,
+                                                                                           connected_account):
+    from apps.xero_sandbox.models import Statement
+
+    transactions = batch(2)
+    body = push(partner_a, connected_account, transactions).json()
+    assert body["status"] == "Pending"
+    assert SourceAccount.objects.get(pk=connected_account.pk).last_end_balance == Decimal("997.50")
+    # Xero's own processing refuses the statement after the 202.
+    problem = {"type": "invalid-request", "title": "Invalid Request", "status": 400,
+               "detail": "The statement could not be processed."}
+    Statement.objects.filter(status="DELIVERED").update(status="REJECTED", errors=[problem])
+
+    read = read_operation(partner_a, connected_account, body["pushOperationKey"])
+    assert read["status"] == "Failed"
+    assert read["validation"]["errors"][0]["message"] == "The statement could not be processed."
+    assert SourceAccount.objects.get(pk=connected_account.pk).last_end_balance == Decimal("1000.00")
+
+    # A resend is not refused as already delivered: it goes to Xero, which answers for it.
+    resend = push(partner_a, connected_account, transactions)
+    assert resend.status_code == 200, resend.content
+    assert resend.json()["validation"]["warnings"] == []
+    assert read_operation(partner_a, connected_account, resend.json()["pushOperationKey"])["status"] == "Failed"
+    assert delivered_lines(connected_account).count() == 0
 
 
 def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partner_a, connected_account, live_server):
@@ -142,7 +177,7 @@ def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partne
     for thread in threads:
         thread.join()
     assert sorted(r.status_code for r in results) == [200] * 20, [r.text for r in results if r.status_code != 200]
-    assert all(r.json()["status"] == "Success" for r in results)
+    assert all(r.json()["status"] == "Pending" for r in results)
     lines = delivered_lines(connected_account)
     assert lines.count() == 200
     assert len(set(lines.values_list("transaction_id", flat=True))) == 200
@@ -166,7 +201,7 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
         with CaptureQueriesContext(db_connection) as queries:
             operation = transactions_push(company=connection.company, connection=connection, account_id="acc-1",
                                           data={"accountId": "acc-1", "transactions": transactions})
-        assert operation.status == "Success"
+        assert operation.status == "Pending"
         counts[size] = len(queries)
     assert counts[1] == counts[1000], counts
 
@@ -178,9 +213,9 @@ def test_past_our_per_organisation_limit_the_partner_gets_429_and_xero_is_not_ca
     from apps.xero_sandbox.models import Statement
 
     cache.clear()  # forget the calls that set the feed up
-    # A push costs two calls (post the statement, read it back); allow one push a minute.
-    settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_per_minute": 2}
-    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Success"
+    # A push costs one call (post the statement); allow one push a minute.
+    settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_per_minute": 1}
+    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Pending"
     statements_before = Statement.objects.count()
     response = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("997.50")))
     assert response.status_code == 429
@@ -197,7 +232,7 @@ def test_an_access_token_about_to_expire_is_refreshed_inline_during_a_push(partn
     XeroConnection.objects.filter(pk=connected_account.connection_id).update(
         access_token_expires_at=timezone.now() + timezone.timedelta(seconds=60))
     refreshes = SandboxApp.objects.get().refresh_count
-    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Success"
+    assert push(partner_a, connected_account, batch(2)).json()["status"] == "Pending"
     assert SandboxApp.objects.get().refresh_count == refreshes + 1
     assert XeroConnection.objects.get(pk=connected_account.connection_id).access_token_expires_at > \
         timezone.now() + timezone.timedelta(minutes=25)
