@@ -144,11 +144,17 @@ class PushOperation(models.Model):
 class BankTransaction(models.Model):
     """A transaction as the partner pushed it, kept with the push that carried it."""
 
-    push_operation = models.ForeignKey(PushOperation, on_delete=models.CASCADE, related_name="transactions")
+    # No database constraints on these two keys: rows are only written by the push, with
+    # the ids of the operation it creates in the same transaction and of the account it
+    # holds locked, and deletes cascade through the ORM. Checked by the database, every
+    # row of a batch would lock and look up the same two parent rows again at commit,
+    # which cost more than storing the batch.
+    push_operation = models.ForeignKey(PushOperation, on_delete=models.CASCADE, related_name="transactions",
+                                       db_constraint=False)
     # Indexed by the (source_account, transaction_id) index below; a second one would only
     # slow down storing every batch.
     source_account = models.ForeignKey(SourceAccount, on_delete=models.CASCADE, related_name="transactions",
-                                       db_index=False)
+                                       db_index=False, db_constraint=False)
     transaction_id = models.CharField(max_length=255, help_text="The partner's id (Codat's `id`).")
     date = models.DateTimeField(help_text="Local date-time as pushed; any offset is ignored.")
     description = models.TextField(null=True, blank=True)

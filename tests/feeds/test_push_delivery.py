@@ -9,7 +9,7 @@ import requests
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.feeds.models import PushOperation, SourceAccount
+from apps.feeds.models import BankTransaction, PushOperation, SourceAccount
 from apps.xero_auth.models import XeroConnection
 from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url, read_operation
 
@@ -236,3 +236,20 @@ def test_an_access_token_about_to_expire_is_refreshed_inline_during_a_push(partn
     assert SandboxApp.objects.get().refresh_count == refreshes + 1
     assert XeroConnection.objects.get(pk=connected_account.connection_id).access_token_expires_at > \
         timezone.now() + timezone.timedelta(minutes=25)
+
+
+def test_deleting_the_account_deletes_its_stored_transactions_and_keeps_the_operations(partner_a,
+                                                                                      connected_account):
+    body = push(partner_a, connected_account, batch(3)).json()
+    assert BankTransaction.objects.filter(source_account_id=connected_account.pk).count() == 3
+    connection = connected_account.connection
+    url = (f"/api/companies/{connection.company_id}/connections/{connection.id}/connectionInfo/bankFeedAccounts/"
+           f"{connected_account.account_id}")
+
+    assert partner_a.delete(url).status_code == 204
+
+    # The rows have no database-level foreign keys; the ORM's cascade must leave no orphans.
+    assert not BankTransaction.objects.exists()
+    operation = PushOperation.objects.get(push_operation_key=body["pushOperationKey"])
+    assert operation.source_account_id is None
+    assert operation.delivered

@@ -1,5 +1,6 @@
 """Delivery is recorded once per push operation instead of on each of its transactions:
-recording Xero's answer then writes one row, not one per transaction."""
+recording Xero's answer then writes one row, not one per transaction. Storing a batch
+keeps one index on the account (the composite one) and no per-row foreign key checks."""
 
 from django.db import migrations, models
 
@@ -38,7 +39,13 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="banktransaction",
             name="source_account",
-            field=models.ForeignKey(db_index=False, on_delete=models.deletion.CASCADE, related_name="transactions",
-                                    to="feeds.sourceaccount"),
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=models.deletion.CASCADE,
+                                    related_name="transactions", to="feeds.sourceaccount"),
+        ),
+        migrations.AlterField(
+            model_name="banktransaction",
+            name="push_operation",
+            field=models.ForeignKey(db_constraint=False, on_delete=models.deletion.CASCADE,
+                                    related_name="transactions", to="feeds.pushoperation"),
         ),
     ]
