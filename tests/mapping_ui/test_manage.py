@@ -38,6 +38,16 @@ def test_it_lists_each_feed_with_its_last_push_and_warnings(mapped, visitor, com
     assert "Nothing yet" in html  # the current account never pushed
 
 
+def test_a_push_xero_took_but_has_not_confirmed_shows_as_sent(mapped, visitor, company):
+    source = mapped.source_accounts.get(account_id="acc-savings")
+    source.last_pushed_at = timezone.now()
+    source.save()
+    PushOperation.objects.create(company=company, connection=mapped, source_account=source, account_id="acc-savings",
+                                 status="Pending", delivered=True)
+    html = visitor.get(reverse("portal:manage", args=[company.pk])).content.decode()
+    assert '<span class="status Pending">Sent to Xero</span>' in html
+
+
 def test_disconnect_asks_first_then_stops_the_feed(mapped, visitor, company):
     source = mapped.source_accounts.get(account_id="acc-current")
     url = reverse("portal:feed_disconnect", args=[company.pk, source.pk])

@@ -33,7 +33,8 @@ def status_label(status: str) -> str:
         "Unlinked": _("Disconnected"),
         "Deauthorized": _("Access revoked"),
         "Success": _("Delivered"),
-        "Pending": _("Pending"),
+        # A push Xero took and has not yet confirmed delivering (its statement is PENDING).
+        "Pending": _("Sent to Xero"),
         "TimedOut": _("Timed out"),
     }.get(status, status)
 
