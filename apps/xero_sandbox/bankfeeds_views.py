@@ -24,6 +24,7 @@ Choices where Xero is silent (stricter, or simplest faithful):
 - Unknown ids answer 404 (``bank-feed-not-found`` / ``statement-not-found``).
 """
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -32,7 +33,7 @@ import uuid
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
@@ -96,8 +97,10 @@ def _idempotent(request, ctx: CallContext, handler) -> HttpResponse:
         if response.status_code >= 500:
             return response
         try:
-            with transaction.atomic():
-                stored = IdempotentResponse.objects.create(
+            # Outside a transaction the lone INSERT is atomic by itself (no BEGIN/COMMIT
+            # round trips); inside one, a savepoint keeps a duplicate key from spoiling it.
+            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+                IdempotentResponse.objects.create(
                     **lookup,
                     method=request.method,
                     path=request.path,

@@ -368,6 +368,3 @@ class IdempotentResponse(models.Model):
 def sha256_hex(data: bytes) -> str:
     """Hex sha256 of bytes."""
     return hashlib.sha256(data).hexdigest()
-
-    def __str__(self):
-        return f"{self.key} ({self.status})"

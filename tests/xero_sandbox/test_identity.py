@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.xero_sandbox.models import AccessToken, RefreshToken, SandboxApp
+from apps.xero_sandbox.models import AccessToken, Grant, RefreshToken, SandboxApp
 
 from .conftest import AU, REDIRECT, UK
 
@@ -141,6 +141,24 @@ def test_an_expired_access_token_is_401(sandbox, access):
     response = sandbox.api("GET", "connections", token=access, tenant=None, contract=False)
     assert response.status_code == 401
     assert response.json()["Detail"] == "AuthenticationUnsuccessful"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda t: AccessToken.objects.filter(token=t).update(expires_at=timezone.now() - timedelta(seconds=1)),
+        lambda t: AccessToken.objects.filter(token=t).update(revoked_at=timezone.now()),
+        lambda t: Grant.objects.filter(access_tokens__token=t).update(revoked_at=timezone.now()),
+    ],
+    ids=["expired", "revoked", "grant-revoked"],
+)
+def test_an_unusable_token_for_a_connected_tenant_is_401_on_the_api(sandbox, access, spoil):
+    assert sandbox.api("GET", "bankfeeds.xro/1.0/FeedConnections", token=access).status_code == 200
+    spoil(access)
+    response = sandbox.api("GET", "bankfeeds.xro/1.0/FeedConnections", token=access, contract=False)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert "X-MinLimit-Remaining" not in response.headers
 
 
 def test_deleting_the_last_connection_stops_the_tokens(sandbox, tokens):

@@ -1,8 +1,16 @@
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 import requests
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
 
 from apps.xero_sandbox.faults import add_fault
-from apps.xero_sandbox.models import Statement
+from apps.xero_sandbox.models import Fault, Statement
 
 from .test_statements import ST, statement
 
@@ -47,6 +55,64 @@ def test_the_concurrency_limit_answers_429(sandbox, access, settings):
     refused = sandbox.api("GET", FC, token=access, contract=False)
     assert refused.status_code == 429
     assert refused.headers["X-Rate-Limit-Problem"] == "concurrent"
+
+
+@pytest.fixture(params=["redis", "locmem"])
+def limiter(request, settings):
+    """The limiter on the configured Redis cache (as the servers run) and on LocMemCache
+    (as the demo runs): they count differently, so both are exercised."""
+    if request.param == "redis" and not isinstance(caches["default"], RedisCache):
+        pytest.skip("no Redis cache configured (REDIS_URL)")
+    if request.param == "locmem":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["default"].clear()
+    # Windows are calendar minutes: a test's calls must not straddle two.
+    left = 60 - time.time() % 60
+    if left < 10:
+        time.sleep(left)
+    return request.param
+
+
+def _limited(settings, **limits):
+    settings.XERO_SANDBOX_LIMITS = {**settings.XERO_SANDBOX_LIMITS, **limits}
+
+
+def test_a_limit_refuses_exactly_past_it_and_refused_calls_do_not_count(limiter, sandbox, access, settings):
+    _limited(settings, tenant_per_minute=2)
+    assert [sandbox.api("GET", FC, token=access).headers["X-MinLimit-Remaining"] for _ in range(2)] == ["1", "0"]
+    for _ in range(3):
+        refused = sandbox.api("GET", FC, token=access, contract=False)
+        assert refused.status_code == 429
+        assert refused.headers["X-Rate-Limit-Problem"] == "minute"
+        assert "X-MinLimit-Remaining" not in refused.headers
+    _limited(settings, tenant_per_minute=3)
+    # Three refusals did not count: one more call fits.
+    allowed = sandbox.api("GET", FC, token=access)
+    assert allowed.headers["X-MinLimit-Remaining"] == "0"
+    assert sandbox.api("GET", FC, token=access, contract=False).status_code == 429
+
+
+def test_a_refusal_by_a_later_limit_takes_back_the_earlier_counts(limiter, sandbox, access, settings):
+    _limited(settings, tenant_per_day=1)
+    first = sandbox.api("GET", FC, token=access)
+    assert (first.headers["X-MinLimit-Remaining"], first.headers["X-DayLimit-Remaining"]) == ("59", "0")
+    refused = sandbox.api("GET", FC, token=access, contract=False)
+    assert refused.headers["X-Rate-Limit-Problem"] == "day"
+    _limited(settings, tenant_per_day=5000)
+    after = sandbox.api("GET", FC, token=access)
+    assert (after.headers["X-MinLimit-Remaining"], after.headers["X-DayLimit-Remaining"]) == ("58", "4998")
+
+
+def test_concurrency_is_released_when_each_call_ends(limiter, sandbox, access, settings):
+    _limited(settings, tenant_concurrent=1)
+    assert [sandbox.api("GET", FC, token=access).status_code for _ in range(4)] == [200] * 4
+
+
+def test_the_statements_limit_is_per_app_and_separate_from_other_calls(limiter, sandbox, access, settings):
+    _limited(settings, app_statements_per_minute=1)
+    assert sandbox.api("GET", ST, token=access).headers["X-AppMinLimit-Remaining"] == "0"
+    assert sandbox.api("GET", ST, token=access, contract=False).headers["X-Rate-Limit-Problem"] == "appminute"
+    assert sandbox.api("GET", FC, token=access).status_code == 200
 
 
 def test_a_status_fault_fails_the_next_calls_over_http(sandbox, access):
@@ -94,3 +160,31 @@ def test_an_invalid_grant_fault_fails_the_refresh(sandbox, tokens):
     assert refused.json() == {"error": "invalid_grant"}
     again = sandbox.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert again.status_code == 200
+
+
+def test_a_fault_added_by_another_process_spoils_the_very_next_call(sandbox, access, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("another process needs a database server")
+    assert sandbox.api("GET", FC, token=access).status_code == 200
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    code = (
+        "import django; django.setup(); from apps.xero_sandbox.faults import add_fault; "
+        "add_fault('bankfeeds.xro/1.0/FeedConnections', status=503)"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "XERO_SANDBOX": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR, check=True)
+    assert sandbox.api("GET", FC, token=access, contract=False).status_code == 503
+    assert sandbox.api("GET", FC, token=access).status_code == 200
+
+
+def test_a_fault_for_another_call_neither_spoils_nor_is_used_up(sandbox, access):
+    add_fault(FC, method="POST")
+    assert sandbox.api("GET", FC, token=access).status_code == 200
+    assert Fault.objects.get().remaining == 1
+
+
+def test_a_fault_comes_before_the_token_check(sandbox):
+    add_fault(FC)
+    assert sandbox.api("GET", FC, token="nope", contract=False).status_code == 500
+    assert sandbox.api("GET", FC, token="nope", contract=False).status_code == 401
