@@ -541,14 +541,18 @@ def _create_statements(ctx: CallContext) -> HttpResponse:
             feed_connection_id__in=fids,
             status=Statement.DELIVERED,
             fingerprint__in=[st["fingerprint"] for st in parsed],
-        ).values_list("feed_connection_id", "fingerprint")
+        )
+        .order_by()
+        .values_list("feed_connection_id", "fingerprint")
     )
     txn_ids = {line["transaction_id"] for st in parsed for line in st["lines"] if line["transaction_id"]}
     known_txns = (
         set(
             StatementLine.objects.filter(
                 feed_connection_id__in=fids, transaction_id__in=txn_ids, statement__status=Statement.DELIVERED
-            ).values_list("feed_connection_id", "transaction_id")
+            )
+            .order_by()  # a set is wanted: the default ordering would join and sort by statement
+            .values_list("feed_connection_id", "transaction_id")
         )
         if txn_ids
         else set()
