@@ -67,6 +67,17 @@ def system_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def run_threads(target, arguments) -> float:
+    """Run target once per argument tuple, each in its own thread; the seconds it took."""
+    threads = [threading.Thread(target=target, args=a) for a in arguments]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
 def percentile(sorted_values, p):
     if not sorted_values:
         return float("nan")
@@ -151,13 +162,7 @@ def main():
                   "load client (this process)": lambda: [os.getpid()]}
         cpu_before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
         busy_before = system_busy()
-        threads = [threading.Thread(target=partner_loop, args=(accounts[p],)) for p in range(args.partners)]
-        t_start = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - t_start
+        elapsed = run_threads(partner_loop, [(accounts[p],) for p in range(args.partners)])
         busy_after = system_busy()
         cpu_after = {name: cpu_seconds(pids()) for name, pids in groups.items()}
         api_peak = max(peak_rss_kib(pid) for pid in api_workers)
@@ -202,13 +207,7 @@ def main():
             with lock:
                 confirmed.update(mine)
 
-        threads = [threading.Thread(target=confirm_loop) for _ in range(args.partners)]
-        c_start = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        c_elapsed = time.monotonic() - c_start
+        c_elapsed = run_threads(confirm_loop, [()] * args.partners)
         print(f"  read back:            {len(pending)} Pending operations in {c_elapsed:.1f} s "
               f"({len(pending) / max(c_elapsed, 1e-9):.0f} reads/s): {dict(confirmed)}")
 
@@ -260,13 +259,7 @@ def main():
             with lock:
                 health.update(ok=n - bad, bad=bad)
 
-        threads = [threading.Thread(target=health_loop) for _ in range(args.partners)]
-        h_start = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        h_elapsed = time.monotonic() - h_start
+        h_elapsed = run_threads(health_loop, [()] * args.partners)
         print()
         print(f"/healthz, same server, {args.partners} concurrent clients, {h_elapsed:.1f} s: "
               f"{health['ok'] / h_elapsed:.0f} requests/s ({health['bad']} errors)")
