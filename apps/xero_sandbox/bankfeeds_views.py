@@ -546,17 +546,23 @@ def _create_statements(ctx: CallContext) -> HttpResponse:
         .values_list("feed_connection_id", "fingerprint")
     )
     txn_ids = {line["transaction_id"] for st in parsed for line in st["lines"] if line["transaction_id"]}
-    known_txns = (
-        set(
-            StatementLine.objects.filter(
-                feed_connection_id__in=fids, transaction_id__in=txn_ids, statement__status=Statement.DELIVERED
-            )
-            .order_by()  # a set is wanted: the default ordering would join and sort by statement
-            .values_list("feed_connection_id", "transaction_id")
+    known_txns = set()
+    if txn_ids:
+        # The lines first, through the (feed connection, transaction id) index, then their
+        # statements' status. As one join, PostgreSQL may walk every delivered statement of
+        # the feed instead (it did while the tables had no statistics yet).
+        found = list(
+            StatementLine.objects.filter(feed_connection_id__in=fids, transaction_id__in=txn_ids)
+            .order_by()
+            .values_list("feed_connection_id", "transaction_id", "statement_id")
         )
-        if txn_ids
-        else set()
-    )
+        if found:
+            delivered = set(
+                Statement.objects.filter(id__in={sid for _, _, sid in found}, status=Statement.DELIVERED)
+                .order_by()
+                .values_list("id", flat=True)
+            )
+            known_txns = {(fid, txn) for fid, txn, sid in found if sid in delivered}
 
     now = timezone.now()
     rows, lines, answers, duplicates = [], [], [], False
