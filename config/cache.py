@@ -5,6 +5,7 @@ constructor (about 80 response callbacks) costs more than the round trip itself,
 push makes a dozen cache calls (account lock, rate limiter). ``redis.Redis`` over a
 connection pool is thread-safe, so one per pool is enough."""
 
+from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
 
 
@@ -25,3 +26,20 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def redis_client():
+    """The default cache's redis-py client when the cache is Redis, else None (the
+    demo's LocMemCache), for the few places that need one round trip instead of several."""
+    backend = caches["default"]
+    return backend._cache.get_client(write=True) if isinstance(backend, django_redis.RedisCache) else None
+
+
+_scripts = {}
+
+
+def redis_script(client, text: str):
+    """A Lua script registered once per process (redis-py runs it by its SHA)."""
+    if text not in _scripts:
+        _scripts[text] = client.register_script(text)
+    return _scripts[text]

@@ -24,8 +24,8 @@ still PENDING moments after the post, and each call counts against the organisat
 
 import hashlib
 import logging
+import secrets
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from apps.xero_auth import client
 from apps.xero_auth.services import ConnectionNotLinked, xero_call
+from config.cache import redis_client, redis_script
 
 from . import statements
 from .models import (
@@ -88,13 +89,23 @@ class PushInterrupted(Exception):
         self.retry_after = retry_after
 
 
+# Delete the lock only if it is still ours (it may have timed out and been taken since).
+RELEASE_LOCK_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+
+
+def account_lock_key(connection_id, account_id: str) -> str:
+    return "push-lock:" + hashlib.sha256(f"{connection_id}:{account_id}".encode()).hexdigest()[:40]
+
+
 @contextmanager
 def account_lock(connection_id, account_id: str, *, wait_seconds=None):
     """Serialise pushes to one account across threads and processes (the cache is Redis
     in production), so statements reach Xero in the order they were accepted. Keyed by
     the account's connection and partner id, so it is taken before the account is read."""
-    key = "push-lock:" + hashlib.sha256(f"{connection_id}:{account_id}".encode()).hexdigest()[:40]
-    token = uuid.uuid4().hex
+    key = account_lock_key(connection_id, account_id)
+    # An int: Django's Redis cache stores ints as plain digits, which the release script
+    # can compare (it pickles anything else).
+    token = secrets.randbits(62)
     hold = int(settings.XERO_TIMEOUT_SECONDS * 3 + 30)
     deadline = time.monotonic() + (wait_seconds if wait_seconds is not None else hold)
     delay = 0.005
@@ -106,7 +117,11 @@ def account_lock(connection_id, account_id: str, *, wait_seconds=None):
     try:
         yield
     finally:
-        if cache.get(key) == token:
+        client = redis_client()
+        if client is not None:
+            redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(key)], args=[token],
+                                                   client=client)
+        elif cache.get(key) == token:
             cache.delete(key)
 
 
