@@ -1,7 +1,7 @@
 """Where a 1000-transaction push spends its time: the partner API runs in this process
 under cProfile (Django's test client, no network on our side), the sandbox stays in its
 own gunicorn, reached over HTTP as in production. Also times the sandbox's
-GET Statements/{id} alone, since the push pays for it and the direct POST does not.
+GET Statements/{id} alone, which reading a Pending operation back pays for.
 
     .venv/bin/python bench/profile_push.py [--pushes 10] [--top 35]
 """
