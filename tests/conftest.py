@@ -1,6 +1,8 @@
 """Shared fixtures: live server URLs wired into the Xero settings, so our own client
 talks to the embedded sandbox over real HTTP exactly as it would to Xero."""
 
+import time
+
 import pytest
 
 
@@ -122,3 +124,23 @@ def connected_account(linked_connection):
         account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("1000.00"))
     connect_feed(account)
     return account
+
+
+@pytest.fixture(params=["redis", "locmem"])
+def cache_kind(request, settings):
+    """The configured Redis cache (as the servers run: Lua scripts, one round trip) and
+    LocMemCache (as the demo runs: the cache API): rate limits and locks count through
+    different code on each, so both are exercised. Waits out the end of a minute, since
+    minute windows are calendar minutes and a test's calls must not straddle two."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if request.param == "redis" and not isinstance(caches["default"], RedisCache):
+        pytest.skip("no Redis cache configured (REDIS_URL)")
+    if request.param == "locmem":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["default"].clear()
+    left = 60 - time.time() % 60
+    if left < 10:
+        time.sleep(left)
+    return request.param

@@ -20,8 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
+
+from config.cache import redis_client, redis_script
 
 DEFAULTS = {
     "tenant_per_minute": 60,
@@ -69,13 +70,6 @@ return values
 RELEASE_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
 """
-_scripts = {}
-
-
-def _script(client, text: str):
-    if text not in _scripts:
-        _scripts[text] = client.register_script(text)
-    return _scripts[text]
 
 
 def _hit(key: str, timeout: int) -> int:
@@ -111,7 +105,9 @@ def _count(counters: dict) -> tuple[str | None, dict]:
 def _count_on_redis(client, keys: list[str], counters: dict) -> tuple[str | None, dict]:
     """The same as _count, in one round trip."""
     names, specs = list(counters), list(counters.values())
-    result = _script(client, ADMIT_LUA)(keys=keys, args=[s[1] for s in specs] + [s[2] for s in specs], client=client)
+    result = redis_script(client, ADMIT_LUA)(
+        keys=keys, args=[s[1] for s in specs] + [s[2] for s in specs], client=client
+    )
     if result[0]:
         return names[result[0] - 1], {}
     return None, dict(zip(names, result[1:], strict=True))
@@ -136,10 +132,9 @@ def admit(tenant_id: str, client_id: str, statements: bool):
             retry_minute,
         ),
     }
-    backend, client = caches["default"], None
-    if isinstance(backend, RedisCache):
-        keys = [backend.make_and_validate_key(spec[0]) for spec in counters.values()]
-        client = backend._cache.get_client(keys[0], write=True)
+    client = redis_client()
+    if client is not None:
+        keys = [cache.make_and_validate_key(spec[0]) for spec in counters.values()]
         refused, values = _count_on_redis(client, keys, counters)
     else:
         refused, values = _count(counters)
@@ -159,7 +154,7 @@ def admit(tenant_id: str, client_id: str, statements: bool):
             if client is None:
                 _undo(counters["concurrent"][0])
             else:
-                _script(client, RELEASE_LUA)(keys=keys[:1], client=client)
+                redis_script(client, RELEASE_LUA)(keys=keys[:1], client=client)
 
 
 def reset() -> None:

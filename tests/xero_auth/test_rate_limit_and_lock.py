@@ -5,25 +5,10 @@ import threading
 import time
 
 import pytest
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 
 from apps.feeds.push import account_lock, account_lock_key
 from apps.xero_auth.client import XeroRateLimited
 from apps.xero_auth.ratelimit import xero_slot
-
-
-@pytest.fixture(params=["redis", "locmem"])
-def cache_kind(request, settings):
-    if request.param == "redis" and not isinstance(caches["default"], RedisCache):
-        pytest.skip("no Redis cache configured (REDIS_URL)")
-    if request.param == "locmem":
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    caches["default"].clear()
-    # Minute windows are calendar minutes: a test's calls must not straddle two.
-    if 60 - time.time() % 60 < 5:
-        time.sleep(60 - time.time() % 60)
-    return request.param
 
 
 def test_past_the_minute_limit_a_call_is_refused_until_the_next_minute(cache_kind, settings):

@@ -1,12 +1,9 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from apps.xero_sandbox.faults import add_fault
@@ -57,27 +54,11 @@ def test_the_concurrency_limit_answers_429(sandbox, access, settings):
     assert refused.headers["X-Rate-Limit-Problem"] == "concurrent"
 
 
-@pytest.fixture(params=["redis", "locmem"])
-def limiter(request, settings):
-    """The limiter on the configured Redis cache (as the servers run) and on LocMemCache
-    (as the demo runs): they count differently, so both are exercised."""
-    if request.param == "redis" and not isinstance(caches["default"], RedisCache):
-        pytest.skip("no Redis cache configured (REDIS_URL)")
-    if request.param == "locmem":
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    caches["default"].clear()
-    # Windows are calendar minutes: a test's calls must not straddle two.
-    left = 60 - time.time() % 60
-    if left < 10:
-        time.sleep(left)
-    return request.param
-
-
 def _limited(settings, **limits):
     settings.XERO_SANDBOX_LIMITS = {**settings.XERO_SANDBOX_LIMITS, **limits}
 
 
-def test_a_limit_refuses_exactly_past_it_and_refused_calls_do_not_count(limiter, sandbox, access, settings):
+def test_a_limit_refuses_exactly_past_it_and_refused_calls_do_not_count(cache_kind, sandbox, access, settings):
     _limited(settings, tenant_per_minute=2)
     assert [sandbox.api("GET", FC, token=access).headers["X-MinLimit-Remaining"] for _ in range(2)] == ["1", "0"]
     for _ in range(3):
@@ -92,7 +73,7 @@ def test_a_limit_refuses_exactly_past_it_and_refused_calls_do_not_count(limiter,
     assert sandbox.api("GET", FC, token=access, contract=False).status_code == 429
 
 
-def test_a_refusal_by_a_later_limit_takes_back_the_earlier_counts(limiter, sandbox, access, settings):
+def test_a_refusal_by_a_later_limit_takes_back_the_earlier_counts(cache_kind, sandbox, access, settings):
     _limited(settings, tenant_per_day=1)
     first = sandbox.api("GET", FC, token=access)
     assert (first.headers["X-MinLimit-Remaining"], first.headers["X-DayLimit-Remaining"]) == ("59", "0")
@@ -103,12 +84,12 @@ def test_a_refusal_by_a_later_limit_takes_back_the_earlier_counts(limiter, sandb
     assert (after.headers["X-MinLimit-Remaining"], after.headers["X-DayLimit-Remaining"]) == ("58", "4998")
 
 
-def test_concurrency_is_released_when_each_call_ends(limiter, sandbox, access, settings):
+def test_concurrency_is_released_when_each_call_ends(cache_kind, sandbox, access, settings):
     _limited(settings, tenant_concurrent=1)
     assert [sandbox.api("GET", FC, token=access).status_code for _ in range(4)] == [200] * 4
 
 
-def test_the_statements_limit_is_per_app_and_separate_from_other_calls(limiter, sandbox, access, settings):
+def test_the_statements_limit_is_per_app_and_separate_from_other_calls(cache_kind, sandbox, access, settings):
     _limited(settings, app_statements_per_minute=1)
     assert sandbox.api("GET", ST, token=access).headers["X-AppMinLimit-Remaining"] == "0"
     assert sandbox.api("GET", ST, token=access, contract=False).headers["X-Rate-Limit-Problem"] == "appminute"
