@@ -324,7 +324,7 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
         ).exclude(pk=operation.pk).exists()
         if resent:
             operation.validation["warnings"].append(rule_item(None, DUPLICATE_OF_RESEND, "DuplicateStatement"))
-            return _taken(operation, source_account, item.get("id"))
+            return _taken(operation, item.get("id"))
         _fail(operation, 409, _problem_text(item_errors[0]) if item_errors else "Xero marked the statement duplicate.",
               [_problem_item(e) for e in item_errors])
         return operation
@@ -334,10 +334,10 @@ def _record_answer(operation, source_account, response: client.XeroResponse):
               [_problem_item(e) for e in item_errors])
         return operation
     status = PushStatus.SUCCESS if item.get("status") == "DELIVERED" else PushStatus.PENDING
-    return _taken(operation, source_account, item.get("id"), status)
+    return _taken(operation, item.get("id"), status)
 
 
-def _taken(operation, source_account, statement_id, status=PushStatus.SUCCESS):
+def _taken(operation, statement_id, status=PushStatus.SUCCESS):
     """Xero has taken the statement: its transactions are delivered (a resend of them is
     recognised) and the account's last balance is the statement's end balance."""
     with transaction.atomic():
@@ -350,7 +350,8 @@ def _taken(operation, source_account, statement_id, status=PushStatus.SUCCESS):
                                       "delivered"])
         # A retried push taken late must not move the account back behind later ones.
         SourceAccount.objects.filter(
-            Q(last_end_date__isnull=True) | Q(last_end_date__lte=operation.statement_end_date), pk=source_account.pk
+            Q(last_end_date__isnull=True) | Q(last_end_date__lte=operation.statement_end_date),
+            pk=operation.source_account_id,
         ).update(
             balance=operation.statement_end_balance, last_end_balance=operation.statement_end_balance,
             last_end_date=operation.statement_end_date, last_pushed_at=timezone.now())
@@ -368,6 +369,9 @@ def statement_status_refresh(*, operation: PushOperation) -> PushOperation:
         logger.info("Statement %s of push %s not checked: %s", operation.xero_statement_id, operation.pk, exc)
         return operation
     status = statement.get("status")
+    if status == "DELIVERED" and not operation.delivered:
+        # Pending from before delivery was recorded when Xero takes a statement.
+        return _taken(operation, operation.xero_statement_id)
     if status == "DELIVERED":
         operation.status = PushStatus.SUCCESS
         operation.status_code = 200

@@ -135,6 +135,21 @@ def test_a_pending_statement_is_asked_again_when_the_operation_is_read(partner_a
     assert SourceAccount.objects.get(pk=connected_account.pk).balance == Decimal("997.50")
 
 
+def test_a_pending_push_from_before_delivery_was_recorded_is_completed_when_read(partner_a, connected_account):
+    body = push(partner_a, connected_account, batch(2)).json()
+    # As the migration leaves a push that was Pending then: not counted delivered, the
+    # account not moved on.
+    PushOperation.objects.filter(push_operation_key=body["pushOperationKey"]).update(delivered=False)
+    SourceAccount.objects.filter(pk=connected_account.pk).update(last_end_balance=None, last_end_date=None,
+                                                                 balance=Decimal("1000.00"))
+
+    assert read_operation(partner_a, connected_account, body["pushOperationKey"])["status"] == "Success"
+    assert PushOperation.objects.get(push_operation_key=body["pushOperationKey"]).delivered
+    assert SourceAccount.objects.get(pk=connected_account.pk).last_end_balance == Decimal("997.50")
+    assert push(partner_a, connected_account, batch(2)).json()["validation"]["warnings"][0]["validatorName"] == \
+        "AlreadyDelivered"
+
+
 def test_a_statement_xero_rejects_after_taking_it_fails_and_is_no_longer_counted_delivered(partner_a,
                                                                                            connected_account):
     from apps.xero_sandbox.models import Statement
