@@ -74,7 +74,7 @@ def main():
             assert not checked.errors, checked.errors[:3]
             statement = statements.build_statement(checked.transactions,
                                                    feed_connection_id=direct.feed_connection_id)
-            body = json.dumps({"items": [statement.body]}, separators=(",", ":"))
+            body = f'{{"items":[{statement.json}]}}'  # the very bytes our client posts
             started = time.perf_counter()
             response = xero.post(f"{bench.sandbox.url}/xero-sandbox/bankfeeds.xro/1.0/Statements", data=body,
                                  headers={"Idempotency-Key": statement.idempotency_key}, timeout=120)

@@ -267,9 +267,9 @@ def _store_transactions(operation, source_account, transactions) -> list[PushedT
         # that, it is a push the partner saw fail, and its resend carries the same
         # Idempotency-Key, so Xero never takes it twice.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row((operation.pk, source_account.pk, *row))
+        with db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row((operation.pk, source_account.pk, *row))
     return rows
 
 
