@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
-from config.cache import redis_client, redis_script
+from .cache_scripts import redis_client, redis_script
 
 DEFAULTS = {
     "tenant_per_minute": 60,
