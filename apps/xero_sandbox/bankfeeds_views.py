@@ -12,10 +12,9 @@ Choices where Xero is silent (stricter, or simplest faithful):
   another token is rejected the first way too.
 - POST Statements is all-or-nothing for validation (400/403/422 problem, nothing stored);
   duplicates are judged per statement: duplicates are stored REJECTED, the others are
-  delivered, and the answer is 409 listing all of them. A statement is a duplicate when
-  an earlier delivered one on the same feed connection has the same dates, balances and
-  lines, or when ANY of its lines' transactionId was already delivered on that feed
-  connection (or earlier in the same request). Dates are judged in UTC.
+  delivered, and the answer is 409 listing all of them. The fields are parsed by
+  ``bankfeeds_fields``; the statement rules and what makes a duplicate are in
+  ``statement_rules``.
 - ``Idempotency-Key`` (max 128 chars), per app and tenant: the same key with the same
   method, path and body replays the stored answer; with a different request it is
   refused with 400 ``invalid-request``. 5xx answers are not stored.
@@ -26,10 +25,8 @@ Choices where Xero is silent (stricter, or simplest faithful):
 
 import contextlib
 import datetime
-import hashlib
 import json
 import re
-import uuid
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -37,7 +34,8 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from . import bankfeeds_rules as rules
+from . import bankfeeds_fields as fields
+from . import statement_rules
 from .gateway import CallContext, xero_api
 from .models import BankAccount, FeedConnection, IdempotentResponse, Statement, StatementLine, sha256_hex
 from .problems import Problem, error_item, json_response, problem
@@ -47,18 +45,11 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_PAGE_SIZE = 100
 
 
-def _uuid(value):
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def _json_body(ctx: CallContext):
     try:
         return json.loads(ctx.body or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise rules.invalid("The request body is not valid JSON.")
+        raise fields.invalid("The request body is not valid JSON.")
 
 
 def _paging(request) -> tuple[int, int]:
@@ -165,21 +156,21 @@ def _check_feed_item(item, ctx, seen_tokens) -> dict:
     if not isinstance(item, dict):
         raise _Rejected("invalid-request", "Each item must be an object.")
     try:
-        token = rules.text(item, "accountToken", "AccountToken", rules.FEED_LIMITS["accountToken"], True)
+        token = fields.text(item, "accountToken", "AccountToken", fields.FEED_LIMITS["accountToken"], True)
         kind = item.get("accountType")
         if kind not in (BankAccount.BANK, BankAccount.CREDITCARD):
-            raise rules.invalid("The request field 'AccountType' must be BANK or CREDITCARD.")
-        number_limit = 4 if kind == BankAccount.CREDITCARD else rules.FEED_LIMITS["accountNumber"]
-        number = rules.text(item, "accountNumber", "AccountNumber", number_limit)
-        name = rules.text(item, "accountName", "AccountName", rules.FEED_LIMITS["accountName"])
+            raise fields.invalid("The request field 'AccountType' must be BANK or CREDITCARD.")
+        number_limit = 4 if kind == BankAccount.CREDITCARD else fields.FEED_LIMITS["accountNumber"]
+        number = fields.text(item, "accountNumber", "AccountNumber", number_limit)
+        name = fields.text(item, "accountName", "AccountName", fields.FEED_LIMITS["accountName"])
         account_id = item.get("accountId")
-        if account_id is not None and _uuid(account_id) is None:
-            raise rules.invalid("The request field 'AccountId' must be a GUID.")
+        if account_id is not None and fields.guid(account_id) is None:
+            raise fields.invalid("The request field 'AccountId' must be a GUID.")
         if not number and account_id is None:
-            raise rules.invalid("Either 'AccountNumber' or 'AccountId' is required.")
+            raise fields.invalid("Either 'AccountNumber' or 'AccountId' is required.")
         currency = item.get("currency")
         if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
-            raise rules.invalid("The request field 'Currency' is required (ISO-4217).")
+            raise fields.invalid("The request field 'Currency' is required (ISO-4217).")
     except Problem as exc:
         raise _Rejected(exc.type, exc.detail, exc.status)
     country = item.get("country")
@@ -211,7 +202,7 @@ def _check_feed_item(item, ctx, seen_tokens) -> dict:
     accounts = BankAccount.objects.filter(organisation=org)
     account = None
     if account_id is not None:
-        account = accounts.filter(account_id=_uuid(account_id)).first()
+        account = accounts.filter(account_id=fields.guid(account_id)).first()
         if account is None:
             raise _Rejected("account-not-valid", "The AccountId is not a bank account of this organisation.")
     elif number:
@@ -240,7 +231,7 @@ def _check_feed_item(item, ctx, seen_tokens) -> dict:
 
 @transaction.atomic
 def _create_feed_connections(ctx: CallContext) -> HttpResponse:
-    items = rules.items_of(_json_body(ctx))
+    items = fields.items_of(_json_body(ctx))
     answers, rejected, seen = [], False, set()
     for item in items:
         try:
@@ -285,7 +276,7 @@ def feed_connection_detail(request, ctx: CallContext, feed_id):
     """GET FeedConnections/{id}."""
     if request.method != "GET":
         return HttpResponse(status=405)
-    fid = _uuid(feed_id)
+    fid = fields.guid(feed_id)
     if fid is None:
         return problem("invalid-request", "The id must be a GUID.", 400)
     fc = (
@@ -308,12 +299,12 @@ def delete_requests(request, ctx: CallContext):
 
 @transaction.atomic
 def _delete_feeds(ctx: CallContext) -> HttpResponse:
-    items = rules.items_of(_json_body(ctx))
+    items = fields.items_of(_json_body(ctx))
     answers = []
     for item in items:
-        fid = _uuid(item.get("id")) if isinstance(item, dict) else None
+        fid = fields.guid(item.get("id")) if isinstance(item, dict) else None
         if fid is None:
-            raise rules.invalid("Each item requires an 'id' GUID.")
+            raise fields.invalid("Each item requires an 'id' GUID.")
         updated = FeedConnection.objects.filter(
             pk=fid, app=ctx.app, organisation=ctx.organisation, deleted_at__isnull=True
         ).update(deleted_at=timezone.now(), status=FeedConnection.DELETED)
@@ -408,7 +399,7 @@ def statement_detail(request, ctx: CallContext, statement_id):
     """GET Statements/{statementId} with its lines."""
     if request.method != "GET":
         return HttpResponse(status=405)
-    sid = _uuid(statement_id)
+    sid = fields.guid(statement_id)
     if sid is None:
         return problem("invalid-request", "The statementId must be a GUID.", 400)
     st = Statement.objects.filter(
@@ -419,157 +410,19 @@ def statement_detail(request, ctx: CallContext, statement_id):
     return json_response(_statement_json(st, lines=True))
 
 
-def _parse_statement(raw, index: int) -> dict:
-    if not isinstance(raw, dict):
-        raise rules.invalid(f"Statement {index} must be an object.")
-    fid = _uuid(raw.get("feedConnectionId"))
-    if fid is None:
-        raise rules.invalid("The request field 'FeedConnectionId' is required and must be a GUID.")
-    start = rules.date(raw, "startDate", "StartDate")
-    end = rules.date(raw, "endDate", "EndDate")
-    start_balance = rules.balance(raw, "startBalance", "StartBalance")
-    end_balance = rules.balance(raw, "endBalance", "EndBalance")
-    raw_lines = raw.get("statementLines", [])
-    if raw_lines is None:
-        raw_lines = []
-    if not isinstance(raw_lines, list):
-        raise rules.invalid("The request field 'StatementLines' must be an array.")
-    if len(raw_lines) > rules.MAX_LINES:
-        raise rules.invalid(f"A statement may hold at most {rules.MAX_LINES} statement lines.")
-    lines = []
-    for line in raw_lines:
-        if not isinstance(line, dict):
-            raise rules.invalid("Each statement line must be an object.")
-        parsed = {
-            "posted_date": rules.date(line, "postedDate", "StatementLine.PostedDate"),
-            "description": rules.text(
-                line, "description", "StatementLine.Description", rules.LINE_LIMITS["description"], True
-            ),
-            "amount": rules.amount(line, "amount", "StatementLine.Amount"),
-            "credit_debit_indicator": rules.indicator(
-                line, "creditDebitIndicator", "StatementLine.CreditDebitIndicator"
-            ),
-            "transaction_id": rules.text(
-                line, "transactionId", "StatementLine.TransactionId", rules.LINE_LIMITS["transactionId"]
-            ),
-            "payee_name": rules.text(line, "payeeName", "StatementLine.PayeeName", rules.LINE_LIMITS["payeeName"])
-            or "",
-            "reference": rules.text(line, "reference", "StatementLine.Reference", rules.LINE_LIMITS["reference"]) or "",
-            "cheque_number": rules.text(
-                line, "chequeNumber", "StatementLine.ChequeNumber", rules.LINE_LIMITS["chequeNumber"]
-            )
-            or "",
-            "transaction_type": rules.text(
-                line, "transactionType", "StatementLine.TransactionType", rules.LINE_LIMITS["transactionType"]
-            )
-            or "",
-        }
-        lines.append(parsed)
-    return {
-        "fid": fid,
-        "start": start,
-        "end": end,
-        "start_balance": start_balance,
-        "end_balance": end_balance,
-        "lines": lines,
-    }
-
-
-def _check_rules(st: dict) -> None:
-    today = timezone.now().date()
-    try:
-        year_ago = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        year_ago = today.replace(year=today.year - 1, day=28)
-    if st["start"] > st["end"]:
-        raise Problem("invalid-start-and-end-date", "The start date is after the end date.", 422)
-    if st["start"] < year_ago:
-        raise Problem("invalid-start-date", "The start date is more than one year in the past.", 422)
-    if st["end"] > today:
-        raise Problem("invalid-end-date", "The end date is in the future.", 422)
-    total = rules.signed(*st["start_balance"])
-    for line in st["lines"]:
-        if not st["start"] <= line["posted_date"] <= st["end"]:
-            raise rules.invalid("A statement line's PostedDate is outside the statement's dates.")
-        total += rules.signed(line["amount"], line["credit_debit_indicator"])
-    if total != rules.signed(*st["end_balance"]):
-        raise Problem(
-            "invalid-end-balance", "End balance does not match start balance +/- statement line amounts.", 422
-        )
-
-
-def _fingerprint(st: dict) -> str:
-    canonical = json.dumps(
-        [
-            str(st["fid"]),
-            str(st["start"]),
-            str(st["end"]),
-            [str(v) for v in st["start_balance"]],
-            [str(v) for v in st["end_balance"]],
-            [[str(line[k]) for k in sorted(line)] for line in st["lines"]],
-        ],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-DUPLICATE = error_item("duplicate-statement", "The received statement was marked as a duplicate.", 409)
-
-
 @transaction.atomic
 def _create_statements(ctx: CallContext) -> HttpResponse:
-    raw_items = rules.items_of(_json_body(ctx))
-    parsed = [_parse_statement(raw, i) for i, raw in enumerate(raw_items)]
-    fids = {st["fid"] for st in parsed}
-    feeds = {fc.id: fc for fc in FeedConnection.objects.filter(id__in=fids, app=ctx.app, deleted_at__isnull=True)}
+    parsed = [fields.parse_statement(raw, i) for i, raw in enumerate(fields.items_of(_json_body(ctx)))]
+    feeds = statement_rules.live_feed_connections(ctx.app, {st["fid"] for st in parsed})
     for st in parsed:
-        fc = feeds.get(st["fid"])
-        if fc is None:
-            raise Problem("invalid-feed-connection", "The feed connection is not valid for this application.", 403)
-        if fc.organisation_id != ctx.organisation.pk:
-            raise Problem(
-                "invalid-feed-connection-for-organisation",
-                "The feed connection belongs to a different organisation.",
-                403,
-            )
-        _check_rules(st)
-        st["fingerprint"] = _fingerprint(st)
-
-    # Two queries find every earlier duplicate, whatever the number of lines.
-    known_prints = set(
-        Statement.objects.filter(
-            feed_connection_id__in=fids,
-            status=Statement.DELIVERED,
-            fingerprint__in=[st["fingerprint"] for st in parsed],
-        )
-        .order_by()
-        .values_list("feed_connection_id", "fingerprint")
-    )
-    txn_ids = {line["transaction_id"] for st in parsed for line in st["lines"] if line["transaction_id"]}
-    known_txns = set()
-    if txn_ids:
-        # The lines first, through the (feed connection, transaction id) index, then their
-        # statements' status. As one join, PostgreSQL may walk every delivered statement of
-        # the feed instead (it did while the tables had no statistics yet).
-        found = list(
-            StatementLine.objects.filter(feed_connection_id__in=fids, transaction_id__in=txn_ids)
-            .order_by()
-            .values_list("feed_connection_id", "transaction_id", "statement_id")
-        )
-        if found:
-            delivered = set(
-                Statement.objects.filter(id__in={sid for _, _, sid in found}, status=Statement.DELIVERED)
-                .order_by()
-                .values_list("id", flat=True)
-            )
-            known_txns = {(fid, txn) for fid, txn, sid in found if sid in delivered}
+        statement_rules.check_statement(st, feeds.get(st["fid"]), ctx.organisation)
+        st["fingerprint"] = statement_rules.fingerprint(st)
+    duplicates = statement_rules.duplicates(parsed)
 
     now = timezone.now()
-    rows, lines, answers, duplicates = [], [], [], False
-    for st in parsed:
+    rows, lines, answers = [], [], []
+    for st, duplicate in zip(parsed, duplicates, strict=True):
         fid = st["fid"]
-        mine = {(fid, line["transaction_id"]) for line in st["lines"] if line["transaction_id"]}
-        duplicate = (fid, st["fingerprint"]) in known_prints or bool(mine & known_txns)
         statement = Statement(
             feed_connection_id=fid,
             status=Statement.REJECTED if duplicate else Statement.DELIVERED,
@@ -581,18 +434,20 @@ def _create_statements(ctx: CallContext) -> HttpResponse:
             end_indicator=st["end_balance"][1],
             line_count=len(st["lines"]),
             fingerprint=st["fingerprint"],
-            errors=[DUPLICATE] if duplicate else [],
+            errors=[statement_rules.DUPLICATE] if duplicate else [],
             created_at=now,
         )
         rows.append(statement)
         if duplicate:
-            duplicates = True
             answers.append(
-                {"id": str(statement.id), "feedConnectionId": str(fid), "status": "REJECTED", "errors": [DUPLICATE]}
+                {
+                    "id": str(statement.id),
+                    "feedConnectionId": str(fid),
+                    "status": "REJECTED",
+                    "errors": [statement_rules.DUPLICATE],
+                }
             )
             continue
-        known_prints.add((fid, st["fingerprint"]))
-        known_txns |= mine
         lines.extend(
             StatementLine(statement=statement, feed_connection_id=fid, position=i, **line)
             for i, line in enumerate(st["lines"])
@@ -600,6 +455,6 @@ def _create_statements(ctx: CallContext) -> HttpResponse:
         answers.append({"id": str(statement.id), "feedConnectionId": str(fid), "status": "PENDING"})
     Statement.objects.bulk_create(rows)
     StatementLine.objects.bulk_create(lines, batch_size=1000)
-    if duplicates:
+    if any(duplicates):
         return json_response({"items": answers}, 409, "application/problem+json")
     return json_response({"items": answers}, 202)

@@ -1,16 +1,17 @@
-"""Validation of Bank Feeds request bodies: field types, required fields and the spec's
-string limits (written as ``maximum:`` in Xero's YAML, enforced here as lengths).
+"""Parsing of Bank Feeds request bodies: field types, required fields and the spec's
+string limits (written as ``maximum:`` in Xero's YAML, enforced here as lengths). What
+Xero then requires of a parsed statement as a whole is in ``statement_rules``.
 
 Strict choices where Xero is silent: amounts may be JSON numbers or numeric strings (the
 spec's examples send strings), must be non-negative with at most 4 decimals and fit
 decimal(19,4); statement lines require postedDate, description, amount and
-creditDebitIndicator, and their postedDate must lie within the statement's dates; a
-statement holds at most 1000 lines (answered ``invalid-request``, since the spec's enum
-has no ``item-count-exceeded``).
+creditDebitIndicator; a statement holds at most 1000 lines (answered
+``invalid-request``, since the spec's enum has no ``item-count-exceeded``).
 """
 
 import datetime
 import re
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from .problems import Problem
@@ -33,6 +34,14 @@ MAX_AMOUNT = Decimal("999999999999999.9999")
 def invalid(detail: str) -> Problem:
     """An invalid-request problem (400)."""
     return Problem("invalid-request", detail, 400)
+
+
+def guid(value) -> uuid.UUID | None:
+    """A GUID field's value, or None when it is missing or not a GUID."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def items_of(data) -> list:
@@ -101,6 +110,51 @@ def balance(obj: dict, field: str, label: str) -> tuple[Decimal, str]:
     )
 
 
-def signed(value: Decimal, ind: str) -> Decimal:
-    """Customer's view: CREDIT adds, DEBIT subtracts."""
-    return value if ind == "CREDIT" else -value
+def parse_statement(raw, index: int) -> dict:
+    """One item of a POST Statements body as plain values: ``fid`` (the feed connection
+    id), ``start``, ``end``, ``start_balance`` and ``end_balance`` ((amount, indicator)),
+    and ``lines``, each a dict of StatementLine field names (empty strings for the
+    optional text fields, None for a missing transactionId)."""
+    if not isinstance(raw, dict):
+        raise invalid(f"Statement {index} must be an object.")
+    fid = guid(raw.get("feedConnectionId"))
+    if fid is None:
+        raise invalid("The request field 'FeedConnectionId' is required and must be a GUID.")
+    start = date(raw, "startDate", "StartDate")
+    end = date(raw, "endDate", "EndDate")
+    start_balance = balance(raw, "startBalance", "StartBalance")
+    end_balance = balance(raw, "endBalance", "EndBalance")
+    raw_lines = raw.get("statementLines", [])
+    if raw_lines is None:
+        raw_lines = []
+    if not isinstance(raw_lines, list):
+        raise invalid("The request field 'StatementLines' must be an array.")
+    if len(raw_lines) > MAX_LINES:
+        raise invalid(f"A statement may hold at most {MAX_LINES} statement lines.")
+    return {
+        "fid": fid,
+        "start": start,
+        "end": end,
+        "start_balance": start_balance,
+        "end_balance": end_balance,
+        "lines": [_parse_line(line) for line in raw_lines],
+    }
+
+
+def _parse_line(line) -> dict:
+    if not isinstance(line, dict):
+        raise invalid("Each statement line must be an object.")
+    return {
+        "posted_date": date(line, "postedDate", "StatementLine.PostedDate"),
+        "description": text(line, "description", "StatementLine.Description", LINE_LIMITS["description"], True),
+        "amount": amount(line, "amount", "StatementLine.Amount"),
+        "credit_debit_indicator": indicator(line, "creditDebitIndicator", "StatementLine.CreditDebitIndicator"),
+        "transaction_id": text(line, "transactionId", "StatementLine.TransactionId", LINE_LIMITS["transactionId"]),
+        "payee_name": text(line, "payeeName", "StatementLine.PayeeName", LINE_LIMITS["payeeName"]) or "",
+        "reference": text(line, "reference", "StatementLine.Reference", LINE_LIMITS["reference"]) or "",
+        "cheque_number": text(line, "chequeNumber", "StatementLine.ChequeNumber", LINE_LIMITS["chequeNumber"]) or "",
+        "transaction_type": text(
+            line, "transactionType", "StatementLine.TransactionType", LINE_LIMITS["transactionType"]
+        )
+        or "",
+    }
