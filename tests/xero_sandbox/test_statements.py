@@ -3,6 +3,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.xero_sandbox.models import Statement, StatementLine
@@ -153,32 +154,47 @@ def test_an_idempotent_statement_post_replays(sandbox, access, feed):
     assert Statement.objects.count() == 1
 
 
-def test_1000_lines_are_stored_fast_in_few_queries(sandbox, access, feed):
-    from apps.xero_sandbox.bankfeeds_views import _create_statements
-    from apps.xero_sandbox.gateway import CallContext
-    from apps.xero_sandbox.models import FeedConnection
+def test_a_transaction_id_repeated_within_one_request_makes_the_later_statement_a_duplicate(sandbox, access, feed):
+    first = statement(feed)
+    later = statement(feed, lines=[line(TODAY, "10", "CREDIT", "t-1")], end_balance="110")
+    response = post(sandbox, access, first, later)
+    assert response.status_code == 409
+    assert [item["status"] for item in response.json()["items"]] == ["PENDING", "REJECTED"]
+    assert list(Statement.objects.order_by("status").values_list("status", flat=True)) == ["DELIVERED", "REJECTED"]
 
+
+@pytest.mark.parametrize(
+    ("today", "earliest"),
+    [
+        (datetime.date(2025, 6, 30), datetime.date(2024, 6, 30)),
+        (datetime.date(2024, 2, 29), datetime.date(2023, 2, 28)),
+    ],
+)
+def test_the_earliest_start_date_is_a_year_before_today(today, earliest):
+    from apps.xero_sandbox.statement_rules import earliest_start_date
+
+    assert earliest_start_date(today) == earliest
+
+
+def test_1000_lines_are_stored_fast_in_few_queries(sandbox, access, feed):
     lines = [line(TODAY, "1.25", "CREDIT", f"bulk-{i}", payeeName="Payee") for i in range(1000)]
     body = statement(feed, lines=lines, start_balance="0", end_balance="1250")
     response = post(sandbox, access, body)
     assert response.status_code == 202
     assert StatementLine.objects.filter(transaction_id__startswith="bulk-").count() == 1000
 
-    # Time the processing itself, in this thread, on a second feed.
-    import json
-
-    fc = FeedConnection.objects.get(pk=feed)
-    ctx = CallContext(grant=None, app=fc.app, organisation=fc.organisation)
+    # Post the next 1000 lines through Django's test client: the same URL, gateway and
+    # view as over the socket, but in this thread, so its queries can be counted.
     body2 = statement(
         feed,
         lines=[{**ln, "transactionId": "b2" + ln["transactionId"]} for ln in lines],
         start_balance="0",
         end_balance="1250",
     )
-    ctx.body = json.dumps({"items": [body2]}).encode()
+    client = Client(headers={"Authorization": f"Bearer {access}", "Xero-Tenant-Id": sandbox.tenant()})
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
-        answer = _create_statements(ctx)
+        answer = client.post(f"/xero-sandbox/{ST}", {"items": [body2]}, content_type="application/json")
         elapsed = time.perf_counter() - started
     assert answer.status_code == 202
     # SQLite splits bulk inserts by its bound-parameter limit; PostgreSQL needs one.
