@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -88,6 +89,27 @@ def test_the_consent_page_allows_with_a_form(sandbox):
     response = sandbox.http.post(url, data=form, headers={"Referer": url}, allow_redirects=False)
     assert response.status_code == 302
     assert "code=" in response.headers["Location"]
+
+
+def test_the_consent_page_ticks_no_organisation(sandbox):
+    params = sandbox.authorize_params()
+    del params["sandbox_approve"]
+    page = sandbox.http.get(f"{sandbox.url}/identity/connect/authorize", params=params)
+    assert page.status_code == 200
+    boxes = re.findall(r'<input type="checkbox" name="tenant"[^>]*>', page.text)
+    assert len(boxes) == 2
+    assert not [box for box in boxes if "checked" in box]
+
+
+def test_allowing_without_an_organisation_is_refused_on_the_page(sandbox):
+    params = sandbox.authorize_params()
+    del params["sandbox_approve"]
+    url = f"{sandbox.url}/identity/connect/authorize"
+    sandbox.http.get(url, params=params)
+    form = {**params, "csrfmiddlewaretoken": sandbox.http.cookies["csrftoken"], "decision": "allow"}
+    response = sandbox.http.post(url, data=form, headers={"Referer": url}, allow_redirects=False)
+    assert response.status_code == 400
+    assert "Choose at least one organisation." in response.text
 
 
 def test_auto_approve_picks_the_first_organisation(sandbox, settings):
