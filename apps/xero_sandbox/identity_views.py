@@ -8,7 +8,8 @@ come in a Basic header or in the form body, but not both; a code challenge sent 
 authorize makes the verifier mandatory; a ``scope`` on refresh must be a subset of the
 granted scopes. Scripted tests may skip the consent page with
 ``sandbox_approve=<tenant id>`` (repeatable) or ``sandbox_approve=deny`` on the authorize
-URL; ``XERO_SANDBOX_AUTO_APPROVE`` approves the first organisation by name.
+URL; ``XERO_SANDBOX_AUTO_APPROVE`` approves the first organisation by name. The consent
+page itself ticks no organisation, as Xero's does: the user picks.
 """
 
 import base64
