@@ -1,14 +1,19 @@
-"""The sandbox's own control surface: fault injection over HTTP and the organisation
-pages. These exist only while settings.XERO_SANDBOX mounts the sandbox URLs."""
+"""The sandbox's control surface for tests and demos: what happens at Xero outside the
+app's API calls, here its failures. These exist only while settings.XERO_SANDBOX mounts
+the sandbox URLs, and need no token.
+
+- ``/xero-sandbox/_faults``: GET lists the active faults, POST adds one (JSON
+  ``{"operation", "method", "mode", "status", "count", "seconds", "retryAfter"}``, see
+  ``faults``; 201 with the fault), DELETE clears them all (``{"cleared": n}``).
+"""
 
 import json
 
-from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
 from . import faults
-from .models import Fault, Organisation, StatementLine
+from .models import Fault
 from .problems import json_response
 
 
@@ -35,31 +40,3 @@ def fault_control(request):
     except (ValueError, KeyError, TypeError) as exc:
         return json_response({"error": f"bad fault: {exc}"}, 400)
     return json_response(fault.as_dict(), 201)
-
-
-def organisation_list(request):
-    """Every organisation with links to its page."""
-    orgs = Organisation.objects.prefetch_related("bank_accounts").order_by("name")
-    return render(request, "xero_sandbox/organisations.html", {"organisations": orgs})
-
-
-def organisation_detail(request, tenant_id):
-    """An organisation's bank accounts, feed connections and delivered lines, newest first."""
-    org = get_object_or_404(Organisation, tenant_id=tenant_id)
-    accounts = []
-    for account in org.bank_accounts.order_by("name"):
-        lines = (
-            StatementLine.objects.filter(feed_connection__bank_account=account, statement__status="DELIVERED")
-            .select_related("statement")
-            .order_by("-statement__created_at", "-posted_date", "-position")[:500]
-        )
-        accounts.append({"account": account, "feeds": account.feed_connections.order_by("-created_at"), "lines": lines})
-    return render(request, "xero_sandbox/organisation.html", {"org": org, "accounts": accounts})
-
-
-def index(request):
-    """A tiny landing page for people who open /xero-sandbox/."""
-    return HttpResponse(
-        "<!doctype html><title>Xero sandbox</title><h1>Xero sandbox</h1>"
-        '<p><a href="organisations/">Organisations</a></p>'
-    )

@@ -1,16 +1,18 @@
 """Sandbox URLs below /xero-sandbox/, mirroring Xero's hosts:
 login.xero.com/identity/connect/authorize, identity.xero.com/connect/*,
-api.xero.com/connections, api.xero.com/bankfeeds.xro/1.0/*, api.xero.com/api.xro/2.0/*."""
+api.xero.com/connections, api.xero.com/bankfeeds.xro/1.0/*, api.xero.com/api.xro/2.0/*;
+and the sandbox's own: its control surface (``control_views``) and read-only views of
+its state (``state_views``)."""
 
 from django.urls import path
 
-from . import accounting_views, bankfeeds_views, control_views, identity_views
+from . import accounting_views, bankfeeds_views, control_views, identity_views, state_views
 
 app_name = "xero_sandbox"
 
 BF = "bankfeeds.xro/1.0/"
 urlpatterns = [
-    path("", control_views.index, name="index"),
+    path("", state_views.index, name="index"),
     path("identity/connect/authorize", identity_views.authorize, name="authorize"),
     path("connect/token", identity_views.token, name="token"),
     path("connect/revocation", identity_views.revocation, name="revocation"),
@@ -27,6 +29,8 @@ urlpatterns = [
     path("api.xro/2.0/Organisation", accounting_views.organisation, name="organisation"),
     path("api.xro/2.0/Currencies", accounting_views.currencies, name="currencies"),
     path("_faults", control_views.fault_control, name="faults"),
-    path("organisations/", control_views.organisation_list, name="organisations"),
-    path("organisations/<uuid:tenant_id>/", control_views.organisation_detail, name="organisation-page"),
+    path("organisations/", state_views.organisation_list, name="organisations"),
+    path("organisations/<uuid:tenant_id>/", state_views.organisation_detail, name="organisation-page"),
+    path("organisations.json", state_views.organisations_json, name="organisations-json"),
+    path("organisations/<uuid:tenant_id>.json", state_views.organisation_json, name="organisation-json"),
 ]
