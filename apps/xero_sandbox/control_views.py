@@ -1,19 +1,31 @@
 """The sandbox's control surface for tests and demos: what happens at Xero outside the
-app's API calls, here its failures. These exist only while settings.XERO_SANDBOX mounts
-the sandbox URLs, and need no token.
+app's API calls, its failures and what a user does in Xero's own screens. These exist
+only while settings.XERO_SANDBOX mounts the sandbox URLs, and need no token.
 
 - ``/xero-sandbox/_faults``: GET lists the active faults, POST adds one (JSON
   ``{"operation", "method", "mode", "status", "count", "seconds", "retryAfter"}``, see
   ``faults``; 201 with the fault), DELETE clears them all (``{"cleared": n}``).
+- ``POST /xero-sandbox/_control/disconnect`` with JSON ``{"tenantId": "...",
+  "clientId": "..."}`` (clientId optional: every app): the user disconnects the app
+  from that organisation in Xero's settings. Every connection of the app's grants to
+  the organisation goes, as with DELETE connections/{id}: calls for that tenant answer
+  403 like an unconnected tenant's, ``/connections`` no longer lists it, and a grant
+  left without any connection is revoked (its tokens answer 401 and ``invalid_grant``).
+  Feed connections, statements and bank accounts stay, as in Xero. Answers 200
+  ``{"tenantId", "clientId", "connectionsRemoved", "grantsRevoked"}`` (counts; 0 when
+  nothing was connected); 400 ``{"error"}`` for a body without a GUID tenantId, 404
+  ``{"error"}`` for an unknown tenant or clientId.
 """
 
 import json
+import uuid
 
 from django.http import HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
-from . import faults
-from .models import Fault
+from . import faults, tokens
+from .models import Connection, Fault, Organisation, SandboxApp
 from .problems import json_response
 
 
@@ -40,3 +52,32 @@ def fault_control(request):
     except (ValueError, KeyError, TypeError) as exc:
         return json_response({"error": f"bad fault: {exc}"}, 400)
     return json_response(fault.as_dict(), 201)
+
+
+@csrf_exempt
+@require_POST
+def disconnect(request):
+    """POST: the user disconnects an app from an organisation in Xero (module docstring)."""
+    try:
+        data = json.loads(request.body or b"{}")
+        tenant_id = uuid.UUID(str(data["tenantId"]))
+        client_id = data.get("clientId")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return json_response({"error": "The body must be JSON with a GUID 'tenantId'."}, 400)
+    organisation = Organisation.objects.filter(tenant_id=tenant_id).first()
+    if organisation is None:
+        return json_response({"error": f"No organisation has the tenant id {tenant_id}."}, 404)
+    connections = Connection.objects.filter(organisation=organisation)
+    if client_id is not None:
+        if not SandboxApp.objects.filter(client_id=str(client_id)).exists():
+            return json_response({"error": f"No app has the client id {client_id}."}, 404)
+        connections = connections.filter(grant__app__client_id=str(client_id))
+    removed, revoked = tokens.disconnect(connections)
+    return json_response(
+        {
+            "tenantId": str(tenant_id),
+            "clientId": client_id,
+            "connectionsRemoved": removed,
+            "grantsRevoked": revoked,
+        }
+    )

@@ -275,9 +275,7 @@ def connection_detail(request, connection_id):
     grant = bearer_grant(request)
     if grant is None:
         return problems.unauthorized()
-    deleted, _ = Connection.objects.filter(pk=connection_id, grant=grant).delete()
-    if not deleted:
+    removed, _ = tokens.disconnect(Connection.objects.filter(pk=connection_id, grant=grant))
+    if not removed:
         return problems.platform_problem(404, "Not Found", "Connection not found")
-    if not grant.connections.exists():
-        tokens.revoke_grant(grant)
     return HttpResponse(status=204)

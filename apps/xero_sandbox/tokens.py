@@ -6,14 +6,15 @@
 - Refresh tokens: only with ``offline_access``; every refresh returns a new one; the one
   used keeps working for 30 minutes after its first use (Xero's grace), then
   ``invalid_grant``; an unused one expires after 60 days.
-- Disconnecting the last tenant of a grant revokes the grant (its tokens stop working).
+- Disconnecting the last tenant of a grant revokes the grant (its tokens stop working),
+  whether the app disconnects it (DELETE connections/{id}) or the user does in Xero.
 """
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from .models import ACCESS_TOKEN_LIFETIME, AccessToken, Grant, RefreshToken, SandboxApp
+from .models import ACCESS_TOKEN_LIFETIME, AccessToken, Connection, Grant, RefreshToken, SandboxApp
 
 
 def issue_tokens(grant: Grant) -> dict:
@@ -49,3 +50,15 @@ def revoke_grant(grant: Grant) -> None:
     grant.access_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
     grant.refresh_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
     grant.connections.all().delete()
+
+
+@transaction.atomic
+def disconnect(connections: QuerySet[Connection]) -> tuple[int, int]:
+    """Remove these connections and revoke each grant they leave without any; returns
+    (connections removed, grants revoked)."""
+    grant_ids = set(connections.values_list("grant_id", flat=True))
+    removed, _ = connections.delete()
+    emptied = list(Grant.objects.filter(pk__in=grant_ids, connections__isnull=True))
+    for grant in emptied:
+        revoke_grant(grant)
+    return removed, len(emptied)

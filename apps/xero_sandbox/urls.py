@@ -29,6 +29,7 @@ urlpatterns = [
     path("api.xro/2.0/Organisation", accounting_views.organisation, name="organisation"),
     path("api.xro/2.0/Currencies", accounting_views.currencies, name="currencies"),
     path("_faults", control_views.fault_control, name="faults"),
+    path("_control/disconnect", control_views.disconnect, name="control-disconnect"),
     path("organisations/", state_views.organisation_list, name="organisations"),
     path("organisations/<uuid:tenant_id>/", state_views.organisation_detail, name="organisation-page"),
     path("organisations.json", state_views.organisations_json, name="organisations-json"),
