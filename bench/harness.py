@@ -257,38 +257,36 @@ class Bench:
 
         from apps.feeds.models import FeedConnection, FeedStatus, SourceAccount, SourceAccountStatus
         from apps.tenants.models import Company
-        from apps.xero_auth import client, services
+        from apps.xero_auth import client, connections, oauth, tokens
         from apps.xero_sandbox.services import organisation_create
 
         org = organisation_create(name=org_name, currency="GBP")
         company = Company.objects.create(partner=partner, name=f"{org_name} Ltd")
-        connection = services.connection_create(company=company)
+        connection = connections.connection_create(company=company)
         session = {}
-        url = services.oauth_start(connection=connection, session=session)
+        url = oauth.oauth_start(connection=connection, session=session)
         answer = requests.get(url, params={"sandbox_approve": [str(org.tenant_id)]}, allow_redirects=False,
                               timeout=30)
         assert answer.status_code == 302, answer.text
         query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-        connection, organisations = services.oauth_callback(session=session, params=query)
-        connection = services.connection_link(connection=connection, organisation=organisations[0])
+        connection, organisations = oauth.oauth_callback(session=session, params=query)
+        connection = connections.connection_link(connection=connection, organisation=organisations[0])
 
         source = SourceAccount.objects.create(
             connection=connection, account_id=account_id, account_name="Business Current",
             account_type="checking", account_number=f"{uuid.uuid4().int % 10**8:08d}", currency="GBP",
             balance=Decimal("1000.00"))
         token = f"bf-{uuid.uuid4().hex[:24]}"
-        response = services.xero_call(connection, client.create_feed_connections, items=[{
+        feed_id = tokens.xero_call(connection, client.create_feed_connection, item={
             "accountToken": token, "accountNumber": source.account_number, "accountName": "Business Current",
-            "accountType": "BANK", "currency": "GBP"}])
-        item = response.data["items"][0]
-        assert item.get("status") != "REJECTED", item
-        FeedConnection.objects.create(source_account=source, xero_feed_connection_id=item["id"], account_token=token,
+            "accountType": "BANK", "currency": "GBP"})
+        FeedConnection.objects.create(source_account=source, xero_feed_connection_id=feed_id, account_token=token,
                                       status=FeedStatus.CONNECTED, connected_at=timezone.now())
         source.status = SourceAccountStatus.CONNECTED
         source.feed_start_date = timezone.now().date() - timedelta(days=364)
         source.save()
         return Account(company_id=str(company.id), connection_id=str(connection.id), account_id=account_id,
-                       feed_connection_id=item["id"], tenant_id=str(org.tenant_id), partner_key=raw_key)
+                       feed_connection_id=feed_id, tenant_id=str(org.tenant_id), partner_key=raw_key)
 
     def access_token(self, account: Account) -> str:
         """The connection's current Xero access token (for calling the sandbox directly)."""

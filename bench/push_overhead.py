@@ -46,6 +46,7 @@ def main():
                sandbox_workers=args.sandbox_workers, sandbox_threads=args.sandbox_threads,
                conn_max_age=args.conn_max_age, keep=args.keep) as bench:
         from apps.feeds import statements
+        from apps.feeds.serializers import read_transactions
 
         partner, key = bench.partner("Overhead Bank")
         pushed = bench.connected_account(partner, key, org_name="Overhead Push Org")
@@ -70,7 +71,7 @@ def main():
             return elapsed
 
         def direct_side():
-            checked = statements.check_transactions(direct.next_batch(args.size, first_day))
+            checked = read_transactions(direct.next_batch(args.size, first_day))
             assert not checked.errors, checked.errors[:3]
             statement = statements.build_statement(checked.transactions,
                                                    feed_connection_id=direct.feed_connection_id)

@@ -5,7 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.tenants.api")),
     path("", include("apps.xero_auth.api")),
-    path("", include("apps.feeds.source_accounts_api")),
-    path("", include("apps.feeds.mapping_api")),
-    path("", include("apps.feeds.push_api")),
+    path("", include("apps.feeds.api")),
 ]

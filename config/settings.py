@@ -46,10 +46,12 @@ INSTALLED_APPS = [
     "template_partials",
     "allauth",
     "allauth.account",
+    "apps.api",
     "apps.tenants",
     "apps.xero_auth",
     "apps.feeds",
     "apps.mapping_ui",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -60,7 +62,7 @@ MIDDLEWARE = [
     "apps.mapping_ui.middleware.PartnerLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     # A NUL in an /api/ path or query would reach PostgreSQL and fail as a 500: a 400 instead.
-    "apps.tenants.middleware.RejectNulMiddleware",
+    "apps.api.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -71,6 +73,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Pages the lower apps link to, by URL name (apps.core.urls.page_url), so that none of
+# them imports the portal that serves them.
+PAGE_URL_NAMES = {"company": "portal:company", "link": "portal:link", "oauth_callback": "portal:xero_callback"}
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -104,7 +109,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "apps.core.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # One process only: the rate limiter and locks built on the cache stay correct
     # for the demo's single server.
@@ -155,11 +160,11 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/portal/accounts/login/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.authentication.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],
-    "DEFAULT_PAGINATION_CLASS": "apps.tenants.paging.CodatPagination",
-    "EXCEPTION_HANDLER": "apps.tenants.api_errors.codat_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "apps.api.paging.CodatPagination",
+    "EXCEPTION_HANDLER": "apps.api.errors.codat_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON without NUL characters, which PostgreSQL text cannot store (a 400, not a 500).
-    "DEFAULT_PARSER_CLASSES": ["apps.tenants.parsers.CodatJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.CodatJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -178,11 +183,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.tenants.schema.add_error_messages",
+        "apps.api.schema.add_error_messages",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConnectionStatusEnum": "apps.xero_auth.models.ConnectionStatus",
-        "SourceAccountStatusEnum": ["pending", "connected", "connecting", "disconnected", "unknown"],
+        "SourceAccountStatusEnum": "apps.feeds.models.SourceAccountStatus",
         "PushOperationStatusEnum": "apps.feeds.models.PushStatus",
     },
 }

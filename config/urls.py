@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from apps.tenants.api_errors import api_not_found, api_server_error
+from apps.api.errors import api_not_found, api_server_error
 
 
 def healthz(request):

@@ -1,9 +1,24 @@
 """Shared fixtures: live server URLs wired into the Xero settings, so our own client
 talks to the embedded sandbox over real HTTP exactly as it would to Xero."""
 
+import os
 import time
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_api_answers():
+    """Every /api/ answer of the run is recorded (tests/api_recorder.py); API_RECORD=path
+    writes them to a file at the end."""
+    from django.conf import settings
+
+    from tests import api_recorder
+
+    settings.MIDDLEWARE = ["tests.api_recorder.RecordingMiddleware", *settings.MIDDLEWARE]
+    yield
+    if os.environ.get("API_RECORD"):
+        api_recorder.dump(os.environ["API_RECORD"])
 
 
 @pytest.fixture
@@ -88,13 +103,13 @@ def codat_sdk(live_server, partner_a):
 def linked_connection(xero_on_live_server, partner_a):
     """A company of partner A whose connection is Linked to the sandbox's UK organisation
     through the real OAuth dance over HTTP."""
-    from apps.xero_auth import services
+    from apps.xero_auth import connections
     from tests.factories import CompanyFactory
     from tests.xero_helpers import link, sandbox_ready
 
     sandbox_ready(xero_on_live_server)
     company = CompanyFactory(partner=partner_a.partner, name="Linked Co")
-    connection = services.connection_create(company=company)
+    connection = connections.connection_create(company=company)
     return link(connection)
 
 

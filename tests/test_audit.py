@@ -63,12 +63,12 @@ def test_staff_revoking_from_admin_is_recorded(client, linked_connection):
 
 
 def test_xero_deauthorising_a_connection_is_recorded_as_xero(linked_connection, live_server):
-    from apps.xero_auth import services
+    from apps.xero_auth import refusals, tokens
 
     XeroConnection.objects.filter(pk=linked_connection.pk).update(access_token_expires_at=None)
     requests.post(f"{live_server.url}/xero-sandbox/_faults", json={"operation": "connect/token",
                                                                     "mode": "invalid_grant"}, timeout=10)
-    with pytest.raises(services.ConnectionNotLinked):
-        services.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
+    with pytest.raises(refusals.ConnectionNotLinked):
+        tokens.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
     event = AuditEvent.objects.get(action="deauthorized")
     assert (event.actor_kind, event.actor) == ("xero", "Xero")

@@ -29,7 +29,7 @@ from schemathesis import GenerationMode
 
 from apps.feeds.models import BankTransaction, FeedConnection, PushOperation, PushStatus, SourceAccount
 from apps.tenants.models import AuditEvent, Company, CompanyMembership, Partner
-from apps.xero_auth import services as xero_services
+from apps.xero_auth import connections
 from apps.xero_auth.models import XeroConnection
 from tests.factories import CompanyFactory
 
@@ -82,7 +82,7 @@ def seeded(partner_a):
     """Partner A's company with a PendingAuth connection, a v2 source account and a Failed
     push operation; partner B's company must never be touched by A's requests."""
     company = CompanyFactory(partner=partner_a.partner, name="Fuzz Co")
-    connection = xero_services.connection_create(company=company)
+    connection = connections.connection_create(company=company)
     account = SourceAccount.objects.create(
         connection=connection, account_id="acc-1", account_name="Current", account_type="checking",
         account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("10.00"))

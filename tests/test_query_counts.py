@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.feeds.models import BankTransaction, FeedConnection, PushOperation, PushStatus, SourceAccount
+from apps.mapping_ui.forms import PlanItem
 from apps.tenants.models import AuditEvent
-from apps.xero_auth import services
+from apps.xero_auth import connections
 from apps.xero_auth.models import XeroConnection
 from tests.factories import CompanyFactory
 from tests.mapping_ui.conftest import path_of
@@ -78,7 +79,7 @@ def company(partner_a):
 
 @pytest.fixture
 def connection(company):
-    return services.connection_create(company=company)
+    return connections.connection_create(company=company)
 
 
 # --- Partner API ---------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def connection(company):
 def test_listing_companies_runs_constant_queries(partner_a):
     def add(n):
         for _ in range(n):
-            services.connection_create(company=CompanyFactory(partner=partner_a.partner))
+            connections.connection_create(company=CompanyFactory(partner=partner_a.partner))
 
     one, hundred = at_1_and_100(partner_a, "/api/companies", add)
     assert one == hundred
@@ -136,8 +137,9 @@ def plan_for(client, company, n_accounts):
     accounts = SourceAccount.objects.filter(connection__company=company)
     session = client.session
     session[f"portal_mapping_plan:{company.pk}"] = [
-        {"sourceAccountId": a.account_id, "sourceAccountName": a.account_name, "targetAccountId": None,
-         "targetAccountName": "New account", "feedStartDate": date.today().isoformat(), "currency": "GBP"}
+        PlanItem(source_account_id=a.account_id, source_account_name=a.account_name, source_account_number="",
+                 currency="GBP", target_account_id=None, target_account_name="New account",
+                 feed_start_date=date.today()).as_session()
         for a in accounts]
     session.save()
     assert len(session[f"portal_mapping_plan:{company.pk}"]) == n_accounts

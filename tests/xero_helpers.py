@@ -29,10 +29,10 @@ def tenant_id(name: str) -> str:
 
 def authorize(connection, *, tenants=(UK,)) -> tuple[dict, dict]:
     """Start OAuth through our service and approve at the sandbox; returns (session, callback params)."""
-    from apps.xero_auth import services
+    from apps.xero_auth import oauth
 
     session = {}
-    url = services.oauth_start(connection=connection, session=session)
+    url = oauth.oauth_start(connection=connection, session=session)
     response = requests.get(url, params={"sandbox_approve": [tenant_id(t) for t in tenants]},
                             allow_redirects=False, timeout=10)
     assert response.status_code == 302, response.text
@@ -42,11 +42,11 @@ def authorize(connection, *, tenants=(UK,)) -> tuple[dict, dict]:
 
 def link(connection, *, tenant=UK):
     """The whole OAuth dance through our services; the connection ends Linked to `tenant`."""
-    from apps.xero_auth import services
+    from apps.xero_auth import connections, oauth
 
     session, query = authorize(connection, tenants=(tenant,))
-    connection, organisations = services.oauth_callback(session=session, params=query)
-    return services.connection_link(connection=connection, organisation=organisations[0])
+    connection, organisations = oauth.oauth_callback(session=session, params=query)
+    return connections.connection_link(connection=connection, organisation=organisations[0])
 
 
 def connect_feed(source_account, *, feed_start_date=None):
@@ -57,17 +57,15 @@ def connect_feed(source_account, *, feed_start_date=None):
     from django.utils import timezone
 
     from apps.feeds.models import FeedConnection, FeedStatus, SourceAccountStatus
-    from apps.xero_auth import client, services
+    from apps.xero_auth import client, tokens
 
     token = f"bf-{uuid.uuid4().hex[:24]}"
-    response = services.xero_call(source_account.connection, client.create_feed_connections, items=[{
+    feed_id = tokens.xero_call(source_account.connection, client.create_feed_connection, item={
         "accountToken": token, "accountNumber": source_account.account_number, "accountName":
         (source_account.account_name or "Feed")[:30], "accountType": "BANK", "currency": source_account.currency,
-    }])
-    item = response.data["items"][0]
-    assert item.get("status") != "REJECTED", item
+    })
     feed = FeedConnection.objects.create(
-        source_account=source_account, xero_feed_connection_id=item["id"], account_token=token,
+        source_account=source_account, xero_feed_connection_id=feed_id, account_token=token,
         status=FeedStatus.CONNECTED, connected_at=timezone.now(), feed_start_date=feed_start_date)
     source_account.status = SourceAccountStatus.CONNECTED
     source_account.feed_start_date = feed_start_date or timezone.now().date()

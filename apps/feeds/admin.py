@@ -3,13 +3,11 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.tenants.admin import CompanyAdmin, ReadOnlyAdmin
-from apps.tenants.models import Company
+from apps.core.refusals import Refused
+from apps.tenants.admin import ReadOnlyAdmin, extend_company_admin
 from apps.xero_auth.client import XeroError
-from apps.xero_auth.models import XeroConnection
-from apps.xero_auth.services import ConnectionNotLinked
 
-from . import push, services
+from . import push, selectors, source_accounts
 from .models import BankTransaction, FeedConnection, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
 
 
@@ -42,8 +40,8 @@ class SourceAccountAdmin(admin.ModelAdmin):
     def disconnect_feeds(self, request, queryset):
         for source_account in queryset.exclude(status=SourceAccountStatus.DISCONNECTED):
             try:
-                services.feed_disconnect(source_account=source_account)
-            except (XeroError, ConnectionNotLinked) as exc:
+                source_accounts.feed_disconnect(source_account=source_account)
+            except (XeroError, Refused) as exc:
                 messages.error(request, f"{source_account}: {exc}")
             else:
                 messages.success(request, f"{source_account}: feed disconnected.")
@@ -101,13 +99,13 @@ class PushOperationAdmin(ReadOnlyAdmin):
         for operation in queryset.select_related("source_account", "connection"):
             try:
                 result = push.push_retry(operation=operation)
+            except push.PushRefused as exc:
+                messages.error(request, f"{operation.push_operation_key}: still failing: {exc.operation.error_message}")
             except push.PushRetryRefused as exc:
                 messages.error(request, f"{operation.push_operation_key}: {exc}")
-            except (push.PushRefused, push.PushInterrupted) as exc:
-                messages.error(request, f"{operation.push_operation_key}: still failing: {exc.operation.error_message}")
             else:
                 # Staff want a definite answer, so ask Xero now whether it delivered it.
-                result = push.statement_status_refresh(operation=result)
+                result = push.push_settle(operation=result)
                 level = messages.SUCCESS if result.status == PushStatus.SUCCESS else messages.WARNING
                 messages.add_message(request, level, f"{operation.push_operation_key}: {result.status}.")
 
@@ -125,42 +123,19 @@ class BankTransactionAdmin(ReadOnlyAdmin):
         return transaction.delivered
 
 
-class ConnectionInline(admin.TabularInline):
-    model = XeroConnection
-    extra = 0
-    can_delete = False
-    fields = ["id", "status", "tenant_name", "linked_at", "created"]
-    readonly_fields = fields
-    show_change_link = True
+@admin.display(description="Source accounts")
+def company_source_accounts(company):
+    """The company's source accounts with their Xero account, on the company page."""
+    rows = [(reverse("admin:feeds_sourceaccount_change", args=[a.pk]), a.account_id, a.account_name or "",
+             a.currency, a.status, (selectors.active_feed_of(a) or FeedConnection()).target_account_name or "—")
+            for c in company.connections.all() for a in c.source_accounts.all()]
+    if not rows:
+        return "—"
+    body = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+                            rows)
+    return format_html("<table><tr><th>Id</th><th>Name</th><th>Currency</th><th>Status</th><th>Xero account</th>"
+                       "</tr>{}</table>", body)
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-admin.site.unregister(Company)
-
-
-@admin.register(Company)
-class CompanyWithFeedsAdmin(CompanyAdmin):
-    """The company with its connections and source accounts (registered here: tenants
-    sits below the apps that own those)."""
-
-    inlines = [*CompanyAdmin.inlines, ConnectionInline]
-    readonly_fields = [*CompanyAdmin.readonly_fields, "source_accounts"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(
-            Prefetch("connections__source_accounts", queryset=SourceAccount.objects.prefetch_related("feeds")))
-
-    @admin.display(description="Source accounts")
-    def source_accounts(self, company):
-        rows = [(reverse("admin:feeds_sourceaccount_change", args=[a.pk]), a.account_id, a.account_name or "",
-                 a.currency, a.status,
-                 (services.selectors.active_feed_of(a) or FeedConnection()).target_account_name or "—")
-                for c in company.connections.all() for a in c.source_accounts.all()]
-        if not rows:
-            return "—"
-        body = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
-                                rows)
-        return format_html("<table><tr><th>Id</th><th>Name</th><th>Currency</th><th>Status</th><th>Xero account</th>"
-                           "</tr>{}</table>", body)
+extend_company_admin(sections=[company_source_accounts], prefetch=[
+    Prefetch("connections__source_accounts", queryset=SourceAccount.objects.prefetch_related("feeds"))])

@@ -1,13 +1,19 @@
 """Source accounts in the partner's app, their feed connections in Xero, and the bank
-transactions pushed to them (each push is one PushOperation and one Xero statement)."""
+transactions pushed to them (each push is one PushOperation and one Xero statement).
+
+Statuses change only through the models' own methods, each saying why it exists; those
+that a partner hears about send a domain signal (feeds/signals.py)."""
 
 import uuid
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from apps.core.money import MONEY_FIELD
 from apps.xero_auth.models import XeroConnection
 
-MONEY = {"max_digits": 19, "decimal_places": 4}
+from . import signals
 
 
 class SourceAccountStatus(models.TextChoices):
@@ -31,14 +37,14 @@ class SourceAccount(models.Model):
     routing_info = models.JSONField(null=True, blank=True)
     account_info = models.JSONField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    balance = models.DecimalField(**MONEY, null=True, blank=True)
+    balance = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
     status = models.CharField(max_length=16, choices=SourceAccountStatus.choices, default=SourceAccountStatus.PENDING)
     feed_start_date = models.DateField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified_date = models.DateTimeField(auto_now=True)
 
     # What was last delivered to Xero: the next statement should start from here.
-    last_end_balance = models.DecimalField(**MONEY, null=True, blank=True)
+    last_end_balance = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
     last_end_date = models.DateField(null=True, blank=True)
     last_pushed_at = models.DateTimeField(null=True, blank=True)
 
@@ -51,21 +57,40 @@ class SourceAccount(models.Model):
     def __str__(self):
         return f"{self.account_name or self.account_id} ({self.currency})"
 
-    @property
-    def is_credit_card(self):
-        return self.account_type in ("creditCard", "Credit")
+    def _set_status(self, status):
+        self.status = status
+        self.save(update_fields=["status", "feed_start_date", "modified_date"])
 
-    @property
-    def active_feed(self):
-        """The feed connection currently carrying this account, if any."""
-        return self.feeds.filter(status__in=[FeedStatus.CONNECTING, FeedStatus.CONNECTED]).first()
+    def mark_connecting(self, *, feed_start_date) -> None:
+        """Xero accepted a feed connection for the account but has not confirmed it yet;
+        transactions from `feed_start_date` on will go to it."""
+        self.feed_start_date = feed_start_date
+        self._set_status(SourceAccountStatus.CONNECTING)
+
+    def mark_connected(self) -> None:
+        """Xero confirmed the feed: the partner may push to this account from now on."""
+        self._set_status(SourceAccountStatus.CONNECTED)
+        signals.source_account_connected.send(sender=SourceAccount, source_account=self)
+
+    def mark_pending(self) -> None:
+        """Xero rejected the feed it had accepted: the account waits to be mapped again."""
+        self._set_status(SourceAccountStatus.PENDING)
+
+    def mark_disconnected(self) -> None:
+        """The account's feed was stopped (by the partner, the SMB or staff): nothing more
+        is sent to Xero for it, and it can be mapped again."""
+        self._set_status(SourceAccountStatus.DISCONNECTED)
+        signals.source_account_disconnected.send(sender=SourceAccount, source_account=self)
 
 
 class FeedStatus(models.TextChoices):
     CONNECTING = "connecting"
     CONNECTED = "connected"
-    FAILED = "failed"
+    REFUSED = "refused"
     DISCONNECTED = "disconnected"
+
+
+ACTIVE_FEED_STATUSES = (FeedStatus.CONNECTING, FeedStatus.CONNECTED)
 
 
 class FeedConnection(models.Model):
@@ -91,6 +116,19 @@ class FeedConnection(models.Model):
     def __str__(self):
         return f"{self.source_account} → {self.target_account_name or 'new Xero account'} ({self.status})"
 
+    def mark_connected(self, *, target_account_id, target_account_name: str) -> None:
+        """Xero reads the feed back as connected, to this bank account."""
+        self.status = FeedStatus.CONNECTED
+        self.connected_at = timezone.now()
+        self.target_account_id = target_account_id
+        self.target_account_name = target_account_name
+        self.save(update_fields=["status", "connected_at", "target_account_id", "target_account_name"])
+
+    def mark_refused(self, error: str) -> None:
+        """Xero refused the feed after accepting it; `error` is its reason."""
+        self.status, self.error = FeedStatus.REFUSED, error
+        self.save(update_fields=["status", "error"])
+
 
 class PushStatus(models.TextChoices):
     PENDING = "Pending"
@@ -113,7 +151,6 @@ class PushOperation(models.Model):
     status_code = models.PositiveSmallIntegerField(default=202)
     error_message = models.TextField(null=True, blank=True)
     validation = models.JSONField(default=dict, blank=True)
-    changes = models.JSONField(default=list, blank=True)
     requested_on = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_on = models.DateTimeField(null=True, blank=True)
     timeout_in_minutes = models.PositiveIntegerField(null=True, blank=True)
@@ -122,8 +159,8 @@ class PushOperation(models.Model):
     xero_statement_id = models.UUIDField(null=True, blank=True)
     statement_start_date = models.DateField(null=True, blank=True)
     statement_end_date = models.DateField(null=True, blank=True)
-    statement_start_balance = models.DecimalField(**MONEY, null=True, blank=True)
-    statement_end_balance = models.DecimalField(**MONEY, null=True, blank=True)
+    statement_start_balance = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
+    statement_end_balance = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
     transaction_count = models.PositiveIntegerField(default=0)
     # Same batch, same key: what we send Xero as Idempotency-Key, and how a resend is recognised.
     statement_key = models.CharField(max_length=64, blank=True, db_index=True)
@@ -139,6 +176,86 @@ class PushOperation(models.Model):
 
     def __str__(self):
         return f"{self.push_operation_key} ({self.status})"
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.validation.get("errors", [])
+
+    @property
+    def warnings(self) -> list[dict]:
+        return self.validation.get("warnings", [])
+
+    def mark_failed(self, *, status_code: int, message: str, errors: list[dict]) -> None:
+        """The push ended without Xero taking its statement (refused by Xero, throttled, or
+        Xero did not answer): the partner may send the batch again."""
+        self.status = PushStatus.FAILED
+        self.status_code = status_code
+        self.error_message = message
+        self.validation = {**self.validation, "errors": errors}
+        self.completed_on = timezone.now()
+        self.save()
+        signals.push_settled.send(sender=PushOperation, operation=self)
+
+    def mark_resent(self) -> None:
+        """Staff send a failed push's statement again: it is in flight once more."""
+        self.status = PushStatus.PENDING
+        self.status_code = 202
+        self.error_message = None
+        self.completed_on = None
+        self.validation = {**self.validation, "errors": []}
+        self.save()
+
+    @transaction.atomic
+    def mark_taken(self, *, statement_id, delivered: bool) -> None:
+        """Xero has taken the statement: its transactions are delivered (a resend of them is
+        recognised) and the account's last balance is the statement's end balance. Success
+        once Xero says it is in the bank account, Pending until then."""
+        status = PushStatus.SUCCESS if delivered else PushStatus.PENDING
+        self.status = status
+        self.status_code = 200 if delivered else 202
+        self.completed_on = timezone.now() if delivered else None
+        self.xero_statement_id = statement_id or self.xero_statement_id
+        self.delivered = True
+        self.save(update_fields=["status", "status_code", "completed_on", "xero_statement_id", "validation",
+                                 "delivered"])
+        # A retried push taken late must not move the account back behind later ones.
+        SourceAccount.objects.filter(
+            Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
+            pk=self.source_account_id,
+        ).update(
+            balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
+            last_end_date=self.statement_end_date, last_pushed_at=timezone.now())
+        if delivered:
+            signals.push_settled.send(sender=PushOperation, operation=self)
+
+    def mark_delivered(self) -> None:
+        """Xero now says the statement it took is in the bank account: Success."""
+        self.status = PushStatus.SUCCESS
+        self.status_code = 200
+        self.completed_on = timezone.now()
+        self.save(update_fields=["status", "status_code", "completed_on"])
+        signals.push_settled.send(sender=PushOperation, operation=self)
+
+    @classmethod
+    def record_refused(cls, *, errors: list[dict], warnings: list[dict], message: str | None = None, **fields):
+        """A push refused before anything reached Xero: only this record of it is kept."""
+        operation = cls.objects.create(
+            **fields, status=PushStatus.FAILED, status_code=400, error_message=message or errors[0]["message"],
+            validation={"errors": list(errors), "warnings": list(warnings)}, completed_on=timezone.now())
+        signals.push_settled.send(sender=cls, operation=operation)
+        return operation
+
+    @transaction.atomic
+    def mark_rejected_after_taken(self, *, message: str, errors: list[dict]) -> None:
+        """Xero did not keep a statement it had taken: its transactions may be sent again,
+        and the account goes back to where the statement started (unless a later one moved
+        it)."""
+        self.delivered = False
+        self.mark_failed(status_code=400, message=message, errors=errors)
+        SourceAccount.objects.filter(
+            pk=self.source_account_id, last_end_balance=self.statement_end_balance,
+            last_end_date=self.statement_end_date,
+        ).update(balance=self.statement_start_balance, last_end_balance=self.statement_start_balance)
 
 
 class BankTransaction(models.Model):
@@ -161,8 +278,8 @@ class BankTransaction(models.Model):
     counterparty = models.CharField(max_length=255, null=True, blank=True)
     reference = models.CharField(max_length=255, null=True, blank=True)
     reconciled = models.BooleanField(null=True)
-    amount = models.DecimalField(**MONEY)
-    balance = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY_FIELD)
+    balance = models.DecimalField(**MONEY_FIELD)
     transaction_type = models.CharField(max_length=32, null=True, blank=True)
 
     class Meta:

@@ -1,16 +1,16 @@
-"""Reads of source accounts and feeds, and their Codat-shaped bodies (camelCase dicts)."""
+"""Reads of source accounts, feeds and push operations that the API, the portal and
+admin share. Another partner's object is the same 404 as a missing one."""
 
 from django.http import Http404
 
+from apps.tenants.selectors import company_for_partner, owned_or_404
 from apps.xero_auth.models import XeroConnection
 
-from .models import FeedConnection, FeedStatus, SourceAccount, SourceAccountStatus
-
-ACTIVE_FEED_STATUSES = [FeedStatus.CONNECTING, FeedStatus.CONNECTED]
+from .models import ACTIVE_FEED_STATUSES, FeedConnection, PushOperation, SourceAccount
 
 
 def source_accounts_of(*, connection: XeroConnection):
-    """The connection's source accounts, oldest first, with their active feed ready to read."""
+    """The connection's source accounts, oldest first, with their feeds ready to read."""
     return connection.source_accounts.all().prefetch_related("feeds")
 
 
@@ -38,40 +38,8 @@ def target_accounts_in_use(*, tenant_id) -> set[str]:
     return {str(i) for i in ids}
 
 
-# --- Codat bodies -------------------------------------------------------------------------
-
-
-def _datetime(value):
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
-
-
-def local_datetime(day):
-    """A calendar date as Codat's DateTime: unqualified local time at midnight."""
-    return f"{day.isoformat()}T00:00:00" if day else None
-
-
-def source_account_body(source_account: SourceAccount) -> dict:
-    """Codat's SourceAccountV2 or SourceAccount (v1), in the version the partner created it in.
-    feedStartDate is only given while the account is connected."""
-    sa = source_account
-    body = {
-        "id": sa.account_id,
-        "accountName": sa.account_name,
-        "accountType": sa.account_type,
-        "accountNumber": sa.account_number,
-        "sortCode": sa.sort_code,
-        "currency": sa.currency or None,
-        "balance": sa.balance,
-        "modifiedDate": _datetime(sa.modified_date),
-        "status": sa.status,
-    }
-    v2 = sa.api_version == "v2"
-    if v2:
-        body["currency"] = sa.currency
-        body["accountInfo"] = sa.account_info
-        if sa.routing_info is not None:  # an object, not nullable, in Codat's schema
-            body["routingInfo"] = sa.routing_info
-    if sa.status == SourceAccountStatus.CONNECTED and sa.feed_start_date:
-        # v2 types it as a date, v1 as Codat's DateTime.
-        body["feedStartDate"] = sa.feed_start_date.isoformat() if v2 else local_datetime(sa.feed_start_date)
-    return body
+def push_operation_for_partner(partner, company_id, key) -> PushOperation:
+    """The partner's company's push operation, or the same 404 for anything else."""
+    company = company_for_partner(partner, company_id)
+    return owned_or_404(company.push_operations.select_related("connection", "source_account"), key,
+                        "Push operation")

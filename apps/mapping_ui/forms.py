@@ -2,22 +2,38 @@
 that lets a visitor who came by link sign in again later."""
 
 import hashlib
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+
+from apps.feeds.mapping import MappingOption, feed_start_date_window
 
 NEW_ACCOUNT = "new"
 SKIP = "skip"
 
 
-def one_year_ago(today: date) -> date:
-    try:
-        return today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        return today - timedelta(days=365)
+@dataclass(frozen=True)
+class PlanItem:
+    """One account's choice, kept in the session between the mapping and confirm steps."""
+
+    source_account_id: str
+    source_account_name: str
+    source_account_number: str
+    currency: str
+    target_account_id: str | None
+    target_account_name: str
+    feed_start_date: date
+
+    def as_session(self) -> dict:
+        return {**asdict(self), "feed_start_date": self.feed_start_date.isoformat()}
+
+    @classmethod
+    def from_session(cls, data: dict) -> "PlanItem":
+        return cls(**{**data, "feed_start_date": date.fromisoformat(data["feed_start_date"])})
 
 
 def form_prefix(source_account_id: str) -> str:
@@ -40,46 +56,45 @@ class MappingForm(forms.Form):
                         "invalid": _("Enter a date such as 2025-01-31.")},
     )
 
-    def __init__(self, *args, mapping: dict, **kwargs):
-        self.mapping = mapping
-        kwargs.setdefault("prefix", form_prefix(mapping["sourceAccountId"]))
+    def __init__(self, *args, option: MappingOption, **kwargs):
+        self.option = option
+        self.source = option.source_account
+        kwargs.setdefault("prefix", form_prefix(self.source.account_id))
         super().__init__(*args, **kwargs)
-        self.options = mapping.get("targetAccountOptions") or []
-        existing = [(o["id"], self._option_label(o)) for o in self.options]
+        self.targets = option.targets
+        existing = [(t.account_id, self._target_label(t)) for t in self.targets]
         choices = [("", _("Choose a Xero account…"))]
         if existing:
             choices.append((_("Your Xero bank accounts"), existing))
         choices += [(NEW_ACCOUNT, _("Create a new account in Xero")), (SKIP, _("Don't connect this account now"))]
         self.fields["target"].choices = choices
-        today = timezone.localdate()
+        earliest, today = feed_start_date_window()
         self.fields["feed_start_date"].initial = today
-        self.fields["feed_start_date"].widget.attrs.update(
-            {"min": one_year_ago(today).isoformat(), "max": today.isoformat()}
-        )
+        self.fields["feed_start_date"].widget.attrs.update({"min": earliest.isoformat(), "max": today.isoformat()})
         self.fields["target"].initial = self._suggested_target()
 
     @staticmethod
-    def _option_label(option: dict) -> str:
-        number = " ".join(p for p in (option.get("sortCode"), option.get("accountNumber")) if p)
-        return f"{option['name']} ({number})" if number else option["name"]
+    def _target_label(target) -> str:
+        number = " ".join(p for p in (target.sort_code, target.number) if p)
+        return f"{target.name} ({number})" if number else target.name
 
     def _suggested_target(self) -> str:
-        """Xero's suggestion, else the Xero account with the same account number."""
-        ids = {o["id"] for o in self.options}
-        if self.mapping.get("targetAccountId") in ids:
-            return self.mapping["targetAccountId"]
-        number = (self.mapping.get("sourceAccountNumber") or "").replace(" ", "")
-        for option in self.options:
-            if number and (option.get("accountNumber") or "").replace(" ", "").endswith(number):
-                return option["id"]
+        """The Xero account the feed already goes to, else the one with the same number."""
+        ids = {t.account_id for t in self.targets}
+        feed = self.option.feed
+        if feed and str(feed.target_account_id) in ids:
+            return str(feed.target_account_id)
+        number = (self.source.account_number or "").replace(" ", "")
+        for target in self.targets:
+            if number and (target.number or "").replace(" ", "").endswith(number):
+                return target.account_id
         return ""
 
     def clean_feed_start_date(self):
         value = self.cleaned_data["feed_start_date"]
-        today = timezone.localdate()
+        earliest, today = feed_start_date_window()
         if value > today:
             raise forms.ValidationError(_("The start date can't be in the future."), code="future")
-        earliest = one_year_ago(today)
         if value < earliest:
             raise forms.ValidationError(
                 _("Xero accepts transactions up to one year old: choose %(date)s or later."),
@@ -91,19 +106,17 @@ class MappingForm(forms.Form):
     def skipped(self) -> bool:
         return self.cleaned_data.get("target") == SKIP
 
-    def plan_item(self) -> dict:
-        """The choice as it is kept in the session between the mapping and confirm steps."""
-        target = self.cleaned_data["target"]
-        option = next((o for o in self.options if o["id"] == target), None)
-        return {
-            "sourceAccountId": self.mapping["sourceAccountId"],
-            "sourceAccountName": self.mapping.get("sourceAccountName") or self.mapping["sourceAccountId"],
-            "sourceAccountNumber": self.mapping.get("sourceAccountNumber") or "",
-            "sourceCurrency": self.mapping.get("sourceCurrency") or "",
-            "targetAccountId": option["id"] if option else None,
-            "targetAccountName": self._option_label(option) if option else "",
-            "feedStartDate": self.cleaned_data["feed_start_date"].isoformat(),
-        }
+    def plan_item(self) -> PlanItem:
+        target = next((t for t in self.targets if t.account_id == self.cleaned_data["target"]), None)
+        return PlanItem(
+            source_account_id=self.source.account_id,
+            source_account_name=self.source.account_name or self.source.account_id,
+            source_account_number=self.source.account_number or "",
+            currency=self.source.currency or "",
+            target_account_id=target.account_id if target else None,
+            target_account_name=self._target_label(target) if target else "",
+            feed_start_date=self.cleaned_data["feed_start_date"],
+        )
 
 
 class SaveAccessForm(forms.Form):

@@ -5,7 +5,7 @@ Every view that shows a company goes through access.portal_company (404 for anyo
 else). One view renders the full page, or for htmx requests the `content` partial of
 the same template."""
 
-from datetime import date
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -18,14 +18,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation, push_url
 
-from apps.feeds import services as feed_services
+from apps.feeds import mapping as feed_mapping
+from apps.feeds import source_accounts as feed_accounts
 from apps.feeds.models import PushOperation, SourceAccount, SourceAccountStatus
-from apps.xero_auth import client, services
+from apps.xero_auth import connections, oauth
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
+from apps.xero_auth.refusals import LinkInvalid, OAuthFailed, OrganisationTaken
 
 from .access import grant_company, link_partner, portal_company, visible_companies
-from .forms import MappingForm, SaveAccessForm
+from .forms import MappingForm, PlanItem, SaveAccessForm
+from .messages import FAILURES, failure_sentence, organisations_unlisted
 
+OUTCOME_FAILED = "failed"
 PICK_SESSION_KEY = "xero_pick"
 PLAN_SESSION_KEY = "portal_mapping_plan"
 MAPPED = (SourceAccountStatus.CONNECTED, SourceAccountStatus.CONNECTING)
@@ -52,27 +56,6 @@ def _context(company, **extra):
     return {"company": company, "partner": company.partner, **extra}
 
 
-def xero_error_message(exc: Exception) -> str:
-    """A sentence for people, for each way Xero (or our connection to it) can refuse."""
-    if isinstance(exc, services.ConnectionNotLinked):
-        return _("Xero is no longer connected to this company. Connect to Xero again, then retry.")
-    if isinstance(exc, client.XeroRateLimited):
-        return _("Xero is busy right now. Please try again in %(seconds)s seconds.") % {
-            "seconds": exc.retry_after or 60}
-    if isinstance(exc, client.XeroUnavailable):
-        return _("Xero is not answering right now. Please try again in a few minutes.")
-    if isinstance(exc, client.XeroRejected | client.XeroAuthRevoked | client.XeroUnauthorized):
-        return _("Xero refused the request: %(reason)s") % {"reason": exc}
-    return _("Xero could not complete the request (%(reason)s). Please try again.") % {"reason": exc}
-
-
-XERO_FAILURES = (client.XeroError, services.ConnectionRefused)
-
-
-def refusal_message(exc: feed_services.MappingRefused) -> str:
-    return " ".join(e.get("message", "") for e in exc.errors) or str(exc)
-
-
 # --- Entry -------------------------------------------------------------------------------
 
 
@@ -91,8 +74,8 @@ def home(request):
 
 def link(request, token):
     try:
-        connection = services.link_consume(token=token)
-    except services.LinkInvalid:
+        connection = connections.link_consume(token=token)
+    except LinkInvalid:
         return render(request, "portal/link_invalid.html", {"partner": link_partner(token)}, status=410)
     grant_company(request, connection.company)
     return redirect("portal:company", connection.company_id)
@@ -139,8 +122,8 @@ def xero_connect(request, company_id):
     company = portal_company(request, company_id)
     connection = company.connections.first()
     if connection is None:
-        connection = services.connection_create(company=company)
-    url = services.oauth_start(connection=connection, session=request.session)
+        connection = connections.connection_create(company=company)
+    url = oauth.oauth_start(connection=connection, session=request.session)
     if request.htmx:  # a full navigation to Xero's consent screen, not a swap
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)
@@ -148,9 +131,9 @@ def xero_connect(request, company_id):
 
 def xero_callback(request):
     try:
-        connection, organisations = services.oauth_callback(session=request.session, params=request.GET)
-    except services.OAuthFailed as exc:
-        messages.error(request, str(exc))
+        connection, organisations = oauth.oauth_callback(session=request.session, params=request.GET)
+    except OAuthFailed as exc:
+        messages.error(request, failure_sentence(exc))
         return redirect("portal:home")
     portal_company(request, connection.company_id)  # the callback must belong to this visitor
     if len(organisations) == 1:
@@ -166,15 +149,13 @@ def xero_pick(request, company_id):
     if connection is None:
         return redirect("portal:company", company.pk)
     try:
-        # Re-read the consented organisations from Xero instead of trusting the form.
-        organisations = client.list_connections(access_token=services.access_token_for_pending(connection))
-    except XERO_FAILURES as exc:
-        messages.error(request, _("Xero could not list your organisations (%(error)s). Please connect again.")
-                       % {"error": exc})
+        organisations = oauth.consented_organisations(connection=connection)
+    except FAILURES as exc:
+        messages.error(request, organisations_unlisted(exc))
         return redirect("portal:company", company.pk)
     error = None
     if request.method == "POST":
-        chosen = next((o for o in organisations if o["tenantId"] == request.POST.get("tenant")), None)
+        chosen = next((o for o in organisations if o.tenant_id == request.POST.get("tenant")), None)
         if chosen is not None:
             request.session.pop(PICK_SESSION_KEY, None)
             return _link(request, connection, chosen)
@@ -185,10 +166,10 @@ def xero_pick(request, company_id):
 
 def _link(request, connection: XeroConnection, organisation):
     try:
-        services.connection_link(connection=connection, organisation=organisation)
-    except services.OrganisationTaken as exc:
-        services.oauth_abandon(connection=connection)
-        messages.error(request, str(exc))
+        connections.connection_link(connection=connection, organisation=organisation)
+    except OrganisationTaken as exc:
+        oauth.oauth_abandon(connection=connection)
+        messages.error(request, failure_sentence(exc))
         return redirect("portal:company", connection.company_id)
     messages.success(request, _("Connected to %(org)s in Xero.") % {"org": connection.tenant_name})
     if connection.source_accounts.exclude(status__in=MAPPED).exists():
@@ -219,21 +200,21 @@ def mapping(request, company_id):
     if connection is None:
         return _redirect(request, reverse("portal:company", args=[company.pk]))
     try:
-        options = feed_services.mapping_options(connection=connection)
-    except XERO_FAILURES as exc:
-        messages.error(request, xero_error_message(exc))
+        options = feed_mapping.mapping_options(connection=connection)
+    except FAILURES as exc:
+        messages.error(request, failure_sentence(exc))
         return _redirect(request, reverse("portal:company", args=[company.pk]))
-    to_map = [o for o in options if o.get("status") not in MAPPED]
+    to_map = [o for o in options if o.source_account.status not in MAPPED]
     if not to_map:
         messages.info(request, _("All your accounts are connected to Xero."))
         return _redirect(request, reverse("portal:manage", args=[company.pk]))
-    forms = [MappingForm(request.POST or None, mapping=o) for o in to_map]
+    forms = [MappingForm(request.POST or None, option=o) for o in to_map]
     error = None
     if request.method == "POST":
         if all([f.is_valid() for f in forms]):  # a list, so every form shows its errors
             plan = [f.plan_item() for f in forms if not f.skipped]
             if plan:
-                request.session[_plan_key(company)] = plan
+                request.session[_plan_key(company)] = [p.as_session() for p in plan]
                 return _redirect(request, reverse("portal:mapping_confirm", args=[company.pk]))
             error = _("Choose a Xero account for at least one of your accounts.")
         else:
@@ -243,8 +224,8 @@ def mapping(request, company_id):
     ), status=400 if error else 200)
 
 
-def _plan(request, company):
-    return request.session.get(_plan_key(company)) or []
+def _plan(request, company) -> list[PlanItem]:
+    return [PlanItem.from_session(p) for p in request.session.get(_plan_key(company)) or []]
 
 
 def mapping_confirm(request, company_id):
@@ -253,8 +234,6 @@ def mapping_confirm(request, company_id):
     plan = _plan(request, company)
     if not plan:
         return _redirect(request, reverse("portal:mapping", args=[company.pk]))
-    for item in plan:
-        item["feedStartDate"] = date.fromisoformat(item["feedStartDate"])
     connection = company.connections.first()
     return _render(request, "portal/confirm.html", _context(company, connection=connection, plan=plan, step=4))
 
@@ -282,7 +261,7 @@ def mapping_run(request, company_id):
 def mapping_run_one(request, company_id):
     """Step 5, one account (htmx): run its mapping and answer its row."""
     company = portal_company(request, company_id)
-    item = next((i for i in _plan(request, company) if i["sourceAccountId"] == request.POST.get("account")), None)
+    item = next((i for i in _plan(request, company) if i.source_account_id == request.POST.get("account")), None)
     if item is None:
         raise Http404("Not in this mapping")
     outcome = _mapping_run(company.connections.first(), item)
@@ -302,37 +281,48 @@ def mapping_done(request, company_id):
     return _render(request, "portal/done.html", _context(company, rows=rows, running=False, step=5))
 
 
-def _mapping_run(connection, item) -> dict:
+@dataclass(frozen=True)
+class Outcome:
+    """A planned account's row on the done page: connected, connecting, or failed (why)."""
+
+    status: str
+    error: str | None = None
+
+
+def _failed(error) -> Outcome:
+    return Outcome(OUTCOME_FAILED, error)
+
+
+def _mapping_run(connection, item: PlanItem) -> Outcome:
     """Run one planned mapping, unless it is already done (a reload must not map twice)."""
-    source = connection.source_accounts.filter(account_id=item["sourceAccountId"]).first() if connection else None
+    source = connection.source_accounts.filter(account_id=item.source_account_id).first() if connection else None
     if source is None:
-        return {"status": "failed", "error": _("This account no longer exists.")}
+        return _failed(_("This account no longer exists."))
     if source.status in MAPPED:
         return _recorded_outcome(connection, item)
     try:
-        result = feed_services.mapping_create(
-            connection=connection, source_account_id=item["sourceAccountId"],
-            target_account_id=item["targetAccountId"], feed_start_date=date.fromisoformat(item["feedStartDate"]),
+        result = feed_mapping.mapping_create(
+            connection=connection, source_account_id=item.source_account_id,
+            target_account_id=item.target_account_id, feed_start_date=item.feed_start_date,
         )
-    except XERO_FAILURES as exc:
-        return {"status": "failed", "error": xero_error_message(exc)}
-    except feed_services.MappingRefused as exc:
-        return {"status": "failed", "error": refusal_message(exc)}
-    status = (result.get("status") or "").lower()
-    return {"status": status if status in ("connected", "connecting") else "failed", "error": result.get("error")}
+    except FAILURES as exc:
+        return _failed(failure_sentence(exc))
+    if result.failed:
+        return _failed(result.error)
+    return Outcome(result.status)
 
 
-def _recorded_outcome(connection, item, *, sources=None) -> dict:
+def _recorded_outcome(connection, item: PlanItem, *, sources=None) -> Outcome:
     if sources is not None:
-        source = sources.get(item["sourceAccountId"])
+        source = sources.get(item.source_account_id)
     else:
-        source = connection.source_accounts.filter(account_id=item["sourceAccountId"]).first() if connection else None
+        source = connection.source_accounts.filter(account_id=item.source_account_id).first() if connection else None
     if source is None:
-        return {"status": "failed", "error": _("This account no longer exists.")}
+        return _failed(_("This account no longer exists."))
     feed = _newest_feed(source)
     if source.status in MAPPED:
-        return {"status": source.status, "error": None}
-    return {"status": "failed", "error": (feed.error if feed else "") or _("Not connected yet.")}
+        return Outcome(source.status)
+    return _failed((feed.error if feed else "") or _("Not connected yet."))
 
 
 # --- Manage --------------------------------------------------------------------------------
@@ -391,9 +381,9 @@ def feed_disconnect(request, company_id, source_id):
         return redirect("portal:manage", company.pk)
     note = None
     try:
-        source = feed_services.feed_disconnect(source_account=source)
-    except XERO_FAILURES as exc:
-        note = xero_error_message(exc)
+        source = feed_accounts.feed_disconnect(source_account=source)
+    except FAILURES as exc:
+        note = failure_sentence(exc)
     if request.htmx:
         context.update(row=_feed_row(source), note=note)
         return render(request, "portal/manage.html#row", context)

@@ -78,16 +78,35 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
+    """The company page. The apps above tenants add what they own about a company (its
+    connections, its source accounts) with extend_company_admin, from their admin module."""
+
     list_display = ["name", "partner", "id", "created"]
     list_filter = ["partner"]
     list_select_related = ["partner"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created", "created_by_user_name", "recent_changes"]
     inlines = [MembershipInline]
+    sections: list = []
+    prefetch: list = []
 
     @admin.display(description="Recent changes")
     def recent_changes(self, company):
         return recent_changes(company)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *self.sections]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(*self.prefetch)
+
+
+def extend_company_admin(*, inlines=(), sections=(), prefetch=()) -> None:
+    """Add inlines, read-only sections (admin.display functions of a company) and the
+    prefetches they need to the company page."""
+    CompanyAdmin.inlines = [*CompanyAdmin.inlines, *inlines]
+    CompanyAdmin.sections = [*CompanyAdmin.sections, *sections]
+    CompanyAdmin.prefetch = [*CompanyAdmin.prefetch, *prefetch]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -2,16 +2,17 @@
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api.idempotency import idempotent
+from apps.api.paging import CodatPagination
+from apps.api.query import QUERY_PARAMETERS, Field, apply_query, tags_to_q
+
 from . import services
-from .codat_query import Field, apply_query, tags_to_q
-from .idempotency import idempotent
 from .models import Company
-from .paging import CodatPagination
 from .selectors import company_for_partner
+from .serializers import CompanyInput, CompanyOutput, CompanyPatchInput, companies_for_output
 
 COMPANY_FIELDS = {
     "id": Field("id"),
@@ -19,81 +20,14 @@ COMPANY_FIELDS = {
     "description": Field("description"),
     "created": Field("created", "datetime"),
 }
-QUERY_PARAMETERS = [
-    OpenApiParameter("query", str, description="Codat query string, e.g. `name~bank && created>2024-01-01`."),
-    OpenApiParameter("orderBy", str, description="Property to order by; prefix `-` for descending."),
-]
-
-
-def _validate_tags(tags):
-    if tags is None:
-        return tags
-    if len(tags) > services.MAX_TAGS:
-        raise serializers.ValidationError(f"At most {services.MAX_TAGS} tags.")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 27:
-            raise serializers.ValidationError(f"Tag name {key!r} must be 1 to 27 characters.")
-        if not isinstance(value, str) or len(value) > 100:
-            raise serializers.ValidationError(f"Tag {key!r} must be a string of at most 100 characters.")
-    return tags
-
-
-class CompanyInput(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
-    tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True,
-                                 validators=[_validate_tags])
-
-
-class CompanyPatchInput(CompanyInput):
-    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
-
-
-class CompanyOutput(serializers.ModelSerializer):
-    """Codat's Company. The connections app sets `connection_serializer` at start-up, so
-    tenants, the bottom layer, needs no import of it to list `dataConnections`."""
-
-    connection_serializer = None
-
-    redirect = serializers.CharField()
-    lastSync = serializers.SerializerMethodField()
-    createdByUserName = serializers.CharField(source="created_by_user_name", allow_null=True)
-    products = serializers.SerializerMethodField()
-    referenceSubsidiaryCompanies = serializers.SerializerMethodField()
-    dataConnections = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Company
-        fields = ["id", "name", "description", "redirect", "lastSync", "created", "createdByUserName",
-                  "products", "tags", "referenceSubsidiaryCompanies", "dataConnections"]
-
-    def get_lastSync(self, company) -> str | None:
-        return None
-
-    def get_products(self, company) -> list[str]:
-        return ["bank-feeds"]
-
-    def get_referenceSubsidiaryCompanies(self, company) -> list:
-        return []
-
-    def get_dataConnections(self, company) -> list[dict]:
-        if self.connection_serializer is None:
-            return []
-        return self.connection_serializer(company.connections.all(), many=True, context=self.context).data
-
-
-def companies_for(partner):
-    queryset = Company.objects.filter(partner=partner)
-    if CompanyOutput.connection_serializer is not None:
-        queryset = queryset.prefetch_related("connections")
-    return queryset
 
 
 class CompaniesView(APIView):
     @extend_schema(operation_id="list-companies", tags=["Companies"], responses=CompanyOutput(many=True),
                    parameters=[*QUERY_PARAMETERS, OpenApiParameter("tags", str, description="Filter by tags.")])
     def get(self, request):
-        companies = apply_query(companies_for(request.user), request, COMPANY_FIELDS, "Company", "-created")
+        companies = companies_for_output(Company.objects.filter(partner=request.user))
+        companies = apply_query(companies, request, COMPANY_FIELDS, "Company", "-created")
         if request.query_params.get("tags"):
             companies = companies.filter(tags_to_q(request.query_params["tags"]))
         paginator = CodatPagination()

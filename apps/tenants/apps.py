@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     label = "tenants"
 
     def ready(self):
-        from . import schema  # noqa: F401 - registers the API key scheme with drf-spectacular
+        from . import authentication  # noqa: F401 - registers the API key scheme with drf-spectacular

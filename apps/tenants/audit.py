@@ -16,6 +16,7 @@ class Actor:
 
 SYSTEM = Actor(AuditEvent.ActorKind.SYSTEM, "system")
 XERO = Actor(AuditEvent.ActorKind.XERO, "Xero")
+LINK_VISITOR = Actor(AuditEvent.ActorKind.PORTAL_USER, "visitor with the company's link")
 
 _current: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
 
@@ -30,14 +31,15 @@ def reset_actor(token) -> None:
 
 
 def actor_for_request(request) -> Actor:
+    """Staff in Django admin, a signed-in portal user, or (signed out: the only pages that
+    change anything without a sign-in are the portal's, reached by its link) a visitor."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        if user.is_staff and request.path.startswith("/admin/"):
+        match = request.resolver_match
+        if user.is_staff and match is not None and match.app_name == "admin":
             return Actor(AuditEvent.ActorKind.STAFF, user.get_username())
         return Actor(AuditEvent.ActorKind.PORTAL_USER, user.email or user.get_username())
-    if request.path.startswith("/portal/"):
-        return Actor(AuditEvent.ActorKind.PORTAL_USER, "visitor with the company's link")
-    return SYSTEM
+    return LINK_VISITOR
 
 
 def audit_record(*, company: Company | str, subject: str, subject_id, action: str, detail: str = "",
@@ -50,15 +52,18 @@ def audit_record(*, company: Company | str, subject: str, subject_id, action: st
 
 
 class AuditActorMiddleware:
-    """Name the portal user or staff member behind each request. The partner API sets
-    its actor in authentication, which runs later, inside the view."""
+    """Name the portal user or staff member behind each request, once its URL is resolved.
+    The partner API names its actor in authentication, which runs later, inside the view."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = set_actor(actor_for_request(request))
+        token = set_actor(SYSTEM)
         try:
             return self.get_response(request)
         finally:
             reset_actor(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        set_actor(actor_for_request(request))

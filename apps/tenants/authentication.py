@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -38,3 +39,14 @@ class PartnerKeyAuthentication(BaseAuthentication):
 class IsPartner(BasePermission):
     def has_permission(self, request, view):
         return isinstance(request.user, Partner)
+
+
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    """Codat's security scheme in this server's OpenAPI document."""
+
+    target_class = PartnerKeyAuthentication
+    name = "auth_header"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": 'The word "Basic" followed by a space and the base64 of your API key.'}

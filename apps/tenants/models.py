@@ -9,10 +9,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.urls import page_url
 
 API_KEY_PREFIX = "bfk_"
 # last_used_at is written at most this often, so authentication is not a write per request.
@@ -140,7 +141,7 @@ class Company(models.Model):
     @property
     def redirect(self) -> str:
         """The company's stable portal address, Codat's `redirect`."""
-        return settings.SITE_URL + reverse("portal:company", args=[self.id])
+        return page_url("company", self.id)
 
 
 class CompanyMembership(models.Model):
@@ -155,25 +156,6 @@ class CompanyMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.company}"
-
-
-class IdempotencyRecord(models.Model):
-    """The first answer to a partner's POST/PATCH carrying an Idempotency-Key, replayed
-    for retries of the same request."""
-
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    completed = models.BooleanField(default=False)
-    response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.BinaryField(null=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="unique_idempotency_key")]
-
-    def __str__(self):
-        return self.key
 
 
 class AuditEvent(models.Model):

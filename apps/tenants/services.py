@@ -4,20 +4,22 @@ import re
 
 from django.db import transaction
 
-from .api_errors import ApiError, validation_item
+from apps.core.refusals import Refused, item
+
 from .models import Company, Partner, PartnerApiKey
+from .signals import company_deleting
 
 # Codat's name pattern is ^[A-Za-z0-9\s\-',&@.,?!\s]+$; anything else is removed.
 _FORBIDDEN_NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-',&@.?!]")
+REQUEST_INVALID = "The request made is not valid."
 COMPANY_NAME_EMPTY = "name must contain at least one allowed character (letters, digits, spaces and - ' , & @ . ? !)."
-MAX_TAGS = 10
 
 
 def company_name_clean(name: str) -> str:
     """Strip the characters Codat forbids: `Company (Codat[1])` becomes `Company Codat1`."""
     cleaned = _FORBIDDEN_NAME_CHARS.sub("", name or "").strip()
     if not cleaned:
-        raise ApiError("The request made is not valid.", errors=[validation_item(COMPANY_NAME_EMPTY, item_id="name")])
+        raise Refused(REQUEST_INVALID, errors=[item(COMPANY_NAME_EMPTY, item_id="name")])
     return cleaned[:200]
 
 
@@ -30,6 +32,7 @@ def partner_create(*, name: str, **branding) -> tuple[Partner, str]:
 
 
 def company_create(*, partner: Partner, name: str, description=None, tags=None, created_by=None) -> Company:
+    """A new company of the partner, its name cleaned as Codat cleans it."""
     return Company.objects.create(
         partner=partner,
         name=company_name_clean(name),
@@ -55,13 +58,7 @@ def company_update(*, company: Company, replace: bool, **fields) -> Company:
 
 
 def company_delete(*, company: Company) -> None:
-    """Delete a company and everything under it. Xero connections are revoked first by
-    whoever registered a `before_company_delete` hook (the connections app)."""
-    for hook in COMPANY_DELETE_HOOKS:
-        hook(company)
+    """Delete a company and everything under it, once the apps above have let go of it
+    (company_deleting: the connections app revokes its Xero access first)."""
+    company_deleting.send(sender=Company, company=company)
     company.delete()
-
-
-# Filled at start-up by apps above tenants (dependencies run one way), e.g. to revoke
-# a company's Xero tokens before its rows go.
-COMPANY_DELETE_HOOKS: list = []

@@ -4,7 +4,10 @@ Xero does not know about. Refresh and revoke go through the same services as the
 
 from django.contrib import admin, messages
 
-from . import client, services
+from apps.core.refusals import Refused
+from apps.tenants.admin import extend_company_admin
+
+from . import client, connections, tokens
 from .models import XeroConnection
 
 
@@ -28,8 +31,8 @@ class XeroConnectionAdmin(admin.ModelAdmin):
     def refresh_token_now(self, request, queryset):
         for connection in queryset:
             try:
-                services.token_refresh(connection_id=connection.pk, force=True)
-            except (services.ConnectionRefused, client.XeroError) as exc:
+                tokens.token_refresh(connection_id=connection.pk, force=True)
+            except (Refused, client.XeroError) as exc:
                 messages.error(request, f"{connection}: {exc}")
             else:
                 messages.success(request, f"{connection}: token refreshed.")
@@ -38,8 +41,25 @@ class XeroConnectionAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for connection in queryset:
             try:
-                services.connection_unlink(connection=connection)
-            except client.XeroError as exc:
+                connections.connection_unlink(connection=connection)
+            except (Refused, client.XeroError) as exc:
                 messages.error(request, f"{connection}: {exc}")
             else:
                 messages.success(request, f"{connection}: revoked at Xero and unlinked.")
+
+
+class ConnectionInline(admin.TabularInline):
+    """A company's connections, on the company page."""
+
+    model = XeroConnection
+    extra = 0
+    can_delete = False
+    fields = ["id", "status", "tenant_name", "linked_at", "created"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+extend_company_admin(inlines=[ConnectionInline])

@@ -6,14 +6,14 @@ class XeroAuthConfig(AppConfig):
     label = "xero_auth"
 
     def ready(self):
-        # Tenants is the bottom layer and imports nothing above it; the companies API
-        # learns about connections here instead.
-        from apps.tenants import api as tenants_api
-        from apps.tenants import services as tenants_services
+        # Tenants sits below and imports nothing of this app: it is told here what a
+        # company's connections look like on the wire and what to do before it goes.
+        from apps.tenants.serializers import DataConnections
+        from apps.tenants.signals import company_deleting
 
-        from .api import ConnectionOutput
-        from .services import company_connections_revoke
+        from . import api  # noqa: F401 - registers how the partner API answers Xero's failures
+        from .connections import company_connections_revoke
+        from .serializers import ConnectionOutput
 
-        tenants_api.CompanyOutput.connection_serializer = ConnectionOutput
-        if company_connections_revoke not in tenants_services.COMPANY_DELETE_HOOKS:
-            tenants_services.COMPANY_DELETE_HOOKS.append(company_connections_revoke)
+        DataConnections.register(ConnectionOutput, prefetch=("connections",))
+        company_deleting.connect(company_connections_revoke, dispatch_uid="xero_auth.revoke_before_company_delete")

@@ -4,14 +4,14 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.urls import page_url
 from apps.tenants.models import Company
 
+from . import signals
 from .crypto import EncryptedTextField
 
 # Codat's identifiers for the Xero integration, so partners see the values they know.
@@ -69,13 +69,69 @@ class XeroConnection(models.Model):
     def access_token_expiring(self, margin=ACCESS_TOKEN_MARGIN) -> bool:
         return self.access_token_expires_at is None or self.access_token_expires_at - timezone.now() < margin
 
+    def store_tokens(self, tokens) -> None:
+        """Keep what Xero's token endpoint answered (a client.Tokens); the caller saves.
+        Xero may not rotate the refresh token on every answer: the old one then stays."""
+        now = timezone.now()
+        self.access_token = tokens.access_token
+        self.refresh_token = tokens.refresh_token or self.refresh_token
+        self.access_token_expires_at = now + timedelta(seconds=tokens.expires_in)
+        self.refresh_token_issued_at = now
+        self.scopes = tokens.scope
+
+    def forget_tokens(self) -> None:
+        """Drop the tokens (revoked or refused): nothing can reach Xero for this connection."""
+        self.access_token = ""
+        self.refresh_token = ""
+        self.access_token_expires_at = None
+
+    def mark_linked(self, *, tenant_id, tenant_name: str, xero_connection_id) -> None:
+        """The SMB consented and picked this organisation: from now on the partner's pushes
+        reach it. Earlier connection errors are resolved, as Codat shows them."""
+        relinked = self.linked_at is not None
+        self.tenant_id = tenant_id
+        self.tenant_name = tenant_name or ""
+        self.xero_connection_id = xero_connection_id or None
+        self.status = ConnectionStatus.LINKED
+        self.linked_at = timezone.now()
+        self.data_connection_errors = _resolved(self.data_connection_errors)
+        self.save()
+        signals.connection_linked.send(sender=XeroConnection, connection=self, relinked=relinked)
+
+    def mark_deauthorized(self, *, status_code: int, reason: str) -> None:
+        """Xero no longer accepts this connection's authorisation (the user revoked it, or the
+        refresh token lapsed): the tokens go and the company must connect again."""
+        self.status = ConnectionStatus.DEAUTHORIZED
+        self.forget_tokens()
+        self.data_connection_errors = [
+            *_resolved(self.data_connection_errors),
+            {
+                "statusCode": str(status_code),
+                "statusText": reason,
+                "errorMessage": "Xero no longer accepts this connection's authorisation; the company must reconnect.",
+                "erroredOnUtc": timezone.now().isoformat(),
+                "status": "Active",
+                "resolvedOnUtc": None,
+            },
+        ]
+        self.save()
+        signals.connection_lost.send(sender=XeroConnection, connection=self)
+
+    def mark_unlinked(self) -> None:
+        """Access was revoked at our side (partner or staff): the connection and its feeds
+        stay, so the company can link again later."""
+        self.status = ConnectionStatus.UNLINKED
+        self.forget_tokens()
+        self.save()
+        signals.connection_lost.send(sender=XeroConnection, connection=self)
+
     def link_url(self) -> str:
         """Codat's linkUrl: a signed portal link for this connection, the same on every
         read until it is used (single-use) or 24 hours old; then a new one is issued."""
         if not self.link_nonce or timezone.now() - self.link_issued_at >= LINK_LIFETIME:
             self.rotate_link()
         token = signing.dumps({"c": str(self.id), "n": self.link_nonce}, salt=LINK_SALT)
-        return settings.SITE_URL + reverse("portal:link", args=[token])
+        return page_url("link", token)
 
     def rotate_link(self):
         """Invalidate the current link (used, or expired) and issue the next one."""
@@ -89,3 +145,8 @@ class XeroConnection(models.Model):
 
 LINK_SALT = "portal-link"
 LINK_LIFETIME = timedelta(hours=24)
+
+
+def _resolved(errors):
+    now = timezone.now().isoformat()
+    return [{**e, "status": "Resolved", "resolvedOnUtc": e.get("resolvedOnUtc") or now} for e in errors or []]

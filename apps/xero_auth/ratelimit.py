@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache import cache
 
-from config.cache import redis_client, redis_script
+from apps.core.redis import redis_client, redis_script
 
 from .client import XeroRateLimited
 

@@ -1,9 +1,9 @@
 from celery import shared_task
 
-from . import services
+from . import tokens
 
 
 @shared_task
 def refresh_expiring_tokens() -> int:
     """Beat task, every 5 minutes: refresh tokens before they expire."""
-    return services.refresh_expiring_tokens()
+    return tokens.refresh_expiring_tokens()

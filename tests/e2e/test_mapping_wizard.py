@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.feeds.models import SourceAccount
 from apps.mapping_ui.forms import form_prefix
-from apps.xero_auth import services
+from apps.xero_auth import connections
 from tests.factories import CompanyFactory, PartnerFactory
 from tests.xero_helpers import sandbox_ready
 
@@ -31,7 +31,7 @@ def journey(xero_on_live_server):
                              logo_url="/static/demo-bank-logo.svg", support_email="support@demo-bank.example",
                              return_url=f"{xero_on_live_server}/portal/")
     company = CompanyFactory(partner=partner, name="Demo Coffee Roasters")
-    connection = services.connection_create(company=company)
+    connection = connections.connection_create(company=company)
     common = {"connection": connection, "currency": "GBP", "account_type": "Debit", "sort_code": "40-47-84"}
     SourceAccount.objects.create(account_id="acc-current", account_name="Coffee Current", account_number="31926819",
                                  balance="4210.55", **common)

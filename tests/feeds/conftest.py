@@ -6,8 +6,8 @@ import pytest
 @pytest.fixture
 def connection(partner_a):
     """A PendingAuth connection of a company of partner A."""
-    from apps.xero_auth import services
+    from apps.xero_auth import connections
     from tests.factories import CompanyFactory
 
     company = CompanyFactory(partner=partner_a.partner, name="Source Co")
-    return services.connection_create(company=company)
+    return connections.connection_create(company=company)

@@ -43,10 +43,10 @@ def test_malformed_ids_are_not_found(partner_a, connection, part):
 
 
 def test_an_account_of_another_connection_is_not_found(partner_a, connection):
-    from apps.xero_auth import services
+    from apps.xero_auth import connections
     from tests.factories import CompanyFactory
 
-    other = services.connection_create(company=CompanyFactory(partner=partner_a.partner))
+    other = connections.connection_create(company=CompanyFactory(partner=partner_a.partner))
     create_account(partner_a, other, id="acc")
 
     assert partner_a.patch(accounts_url(connection, "acc"), {"accountName": "x"}, format="json").status_code == 404

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.feeds import services
-from apps.feeds.models import FeedConnection, SourceAccount
+from apps.feeds import mapping
+from apps.feeds.models import FeedConnection, FeedStatus, SourceAccount
 from apps.xero_sandbox.models import BankAccount
 from tests.factories import CompanyFactory
 from tests.feeds.push_support import add_fault
@@ -120,12 +120,12 @@ def test_xero_refusing_the_same_account_twice_comes_back_as_failed(partner_a, li
     assert "already has a feed connection" in body["error"]
     account = SourceAccount.objects.get(account_id="two")
     assert account.status == "pending"
-    assert account.feeds.get().status == "failed"
+    assert account.feeds.get().status == FeedStatus.REFUSED
     assert live_feeds(target).count() == 1
 
 
 def test_a_foreign_currency_in_an_organisation_without_multi_currency_fails(partner_a, xero_on_live_server):
-    from apps.xero_auth.services import connection_create
+    from apps.xero_auth.connections import connection_create
 
     sandbox_ready(xero_on_live_server)
     connection = link(connection_create(company=CompanyFactory(partner=partner_a.partner)), tenant=AU)
@@ -146,7 +146,7 @@ def test_an_already_connected_account_fails_without_asking_xero(partner_a, linke
     response = map_account(partner_a, linked_connection, "acc", xero_account("Business Bank Account"))
 
     assert response.json()["status"] == "Failed"
-    assert response.json()["error"] == services.MAPPING_ALREADY_CONNECTED
+    assert response.json()["error"] == mapping.MAPPING_ALREADY_CONNECTED
     assert live_feeds().count() == feeds_at_xero
 
 
@@ -159,7 +159,7 @@ def test_the_feed_start_date_is_within_the_last_year(partner_a, linked_connectio
 
     assert response.status_code == 400
     assert response.json()["validation"]["errors"][0] == {
-        "itemId": "feedStartDate", "message": services.MAPPING_START_DATE_RANGE, "validatorName": None}
+        "itemId": "feedStartDate", "message": mapping.MAPPING_START_DATE_RANGE, "validatorName": None}
     assert not live_feeds().exists()
 
 

@@ -206,6 +206,7 @@ def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partne
 
 def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_account):
     from apps.feeds.push import transactions_push
+    from apps.feeds.serializers import read_transactions
 
     connection = connected_account.connection
     counts = {}
@@ -215,7 +216,7 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
         opening = Decimal(str(transactions[-1]["balance"]))
         with CaptureQueriesContext(db_connection) as queries:
             operation = transactions_push(company=connection.company, connection=connection, account_id="acc-1",
-                                          data={"accountId": "acc-1", "transactions": transactions})
+                                          body_account_id="acc-1", checked=read_transactions(transactions))
         assert operation.status == "Pending"
         counts[size] = len(queries)
     assert counts[1] == counts[1000], counts

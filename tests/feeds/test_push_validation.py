@@ -127,37 +127,38 @@ def test_ids_must_be_unique_in_the_batch(partner_a, account):
 
 
 def test_a_running_balance_break_in_between_is_only_a_warning():
-    from apps.feeds.statements import check_transactions
+    from apps.feeds.serializers import read_transactions
 
     transactions = batch(3)
     # Same-day reorder: the middle balance is off, the end still adds up.
     transactions[1]["balance"] += 1
-    checked = check_transactions(transactions)
+    checked = read_transactions(transactions)
     assert checked.errors == []
     assert [w["validatorName"] for w in checked.warnings] == ["RunningBalance", "RunningBalance"]
 
 
 def test_an_amount_against_its_type_is_only_a_warning():
-    from apps.feeds.statements import check_transactions
+    from apps.feeds.serializers import read_transactions
 
     transactions = batch(1)
     transactions[0]["transactionType"] = "Credit"
-    checked = check_transactions(transactions)
+    checked = read_transactions(transactions)
     assert checked.errors == []
     assert checked.warnings[0]["validatorName"] == "AmountSign"
 
 
 def test_the_statement_is_derived_from_the_batch():
-    from apps.feeds.statements import build_statement, check_transactions
+    from apps.feeds.serializers import read_transactions
+    from apps.feeds.statements import build_statement
 
-    checked = check_transactions(batch(3, opening=Decimal("10.00"), amount=Decimal("-5.00")))
+    checked = read_transactions(batch(3, opening=Decimal("10.00"), amount=Decimal("-5.00")))
     statement = build_statement(checked.transactions, feed_connection_id="f")
     assert statement.start_balance == Decimal("10.00")
     assert statement.body["startBalance"] == {"amount": 10.0, "creditDebitIndicator": "CREDIT"}
     assert statement.body["endBalance"] == {"amount": 5.0, "creditDebitIndicator": "DEBIT"}
     line = statement.body["statementLines"][0]
     assert (line["amount"], line["creditDebitIndicator"], line["payeeName"]) == (5.0, "DEBIT", "Coffee Supplies Ltd")
-    again = build_statement(check_transactions(batch(3, opening=Decimal("10.00"), amount=Decimal("-5.00")))
+    again = build_statement(read_transactions(batch(3, opening=Decimal("10.00"), amount=Decimal("-5.00")))
                             .transactions, feed_connection_id="f")
     assert again.idempotency_key == statement.idempotency_key
 

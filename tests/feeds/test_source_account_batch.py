@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.feeds import services
+from apps.feeds import serializers
 from apps.feeds.models import SourceAccount
 
 from .accounts_support import batch_url, v2_body
@@ -35,7 +35,7 @@ def test_it_answers_207_with_per_item_results_when_some_fail(partner_a, connecti
     assert response.status_code == 207, response.json()
     results = response.json()
     assert [r["result"]["statusCode"] for r in results] == [201, "409", "400", "400", "409"]
-    assert results[1]["result"]["error"] == services.BATCH_DUPLICATE.format(id="old")
+    assert results[1]["result"]["error"] == serializers.BATCH_DUPLICATE.format(id="old")
     assert "currency" in results[2]["result"]["error"]
     assert "sourceAccountId" not in results[3]
     assert set(SourceAccount.objects.values_list("account_id", flat=True)) == {"old", "new"}
@@ -63,5 +63,5 @@ def test_a_body_that_is_not_a_list_of_accounts_is_refused_whole(partner_a, conne
     response = partner_a.post(batch_url(connection), body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["validation"]["errors"][0]["message"] == services.BATCH_EMPTY.format(
-        limit=services.BATCH_LIMIT)
+    assert response.json()["validation"]["errors"][0]["message"] == serializers.BATCH_EMPTY.format(
+        limit=serializers.BATCH_LIMIT)

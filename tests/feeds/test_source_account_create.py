@@ -2,8 +2,9 @@
 
 import pytest
 
-from apps.feeds import services
+from apps.feeds import serializers, source_accounts
 from apps.feeds.models import SourceAccount
+from apps.feeds.serializers import read_source_account
 
 from .accounts_support import accounts_url, v1_body, v2_body
 
@@ -65,7 +66,7 @@ def test_it_refuses_a_duplicate_id_naming_it(partner_a, connection):
     response = partner_a.post(accounts_url(connection), v2_body(accountName="Other"), format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"id": services.SOURCE_ACCOUNT_DUPLICATE.format(id="acc-001")}
+    assert errors_of(response) == {"id": source_accounts.SOURCE_ACCOUNT_DUPLICATE.format(id="acc-001")}
     assert "acc-001" in response.json()["validation"]["errors"][0]["message"]
     assert SourceAccount.objects.count() == 1
 
@@ -75,7 +76,7 @@ def test_gbp_accounts_need_a_sort_code(partner_a, connection, body):
     response = partner_a.post(accounts_url(connection), body, format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"sortCode": services.SORT_CODE_REQUIRED}
+    assert errors_of(response) == {"sortCode": serializers.SORT_CODE_REQUIRED}
 
 
 def test_other_currencies_need_no_sort_code(partner_a, connection):
@@ -88,7 +89,7 @@ def test_a_loan_account_is_refused_because_xero_feeds_bank_and_card_accounts_onl
     response = partner_a.post(accounts_url(connection), v2_body(accountType="loan"), format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"accountType": services.ACCOUNT_TYPE_NOT_FOR_XERO.format(type="loan")}
+    assert errors_of(response) == {"accountType": serializers.ACCOUNT_TYPE_NOT_FOR_XERO.format(type="loan")}
 
 
 @pytest.mark.parametrize("account_type", ["creditCard", "prepaidCard", "savings"])
@@ -102,7 +103,7 @@ def test_an_unknown_account_type_is_refused(partner_a, connection):
     response = partner_a.post(accounts_url(connection), v2_body(accountType="mortgage"), format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"accountType": services.ACCOUNT_TYPE_INVALID}
+    assert errors_of(response) == {"accountType": serializers.ACCOUNT_TYPE_INVALID}
 
 
 @pytest.mark.parametrize("currency", ["gbp", "POUNDS", "XYZ", 826])
@@ -110,7 +111,7 @@ def test_the_currency_must_be_an_iso_code(partner_a, connection, currency):
     response = partner_a.post(accounts_url(connection), v2_body(currency=currency), format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"currency": services.CURRENCY_INVALID}
+    assert errors_of(response) == {"currency": serializers.CURRENCY_INVALID}
 
 
 def test_bad_types_are_itemised_by_field(partner_a, connection):
@@ -130,11 +131,11 @@ def test_a_body_that_is_not_an_object_is_refused(partner_a, connection):
     assert response.json()["statusCode"] == 400
 
 
-def test_the_service_takes_the_same_bodies_as_the_api(connection):
-    account = services.source_account_create(connection=connection, data=v2_body(accountType="creditCard"),
-                                             api_version="v2")
+def test_the_service_takes_what_the_api_reads_from_the_same_bodies(connection):
+    account = source_accounts.source_account_create(connection=connection,
+                                                     **read_source_account(v2_body(accountType="creditCard")))
 
-    assert account.is_credit_card
-    with pytest.raises(services.SourceAccountRefused) as refused:
-        services.source_account_create(connection=connection, data=v2_body(), api_version="v2")
+    assert source_accounts.xero_account_type(account) == "CREDITCARD"
+    with pytest.raises(source_accounts.SourceAccountRefused) as refused:
+        source_accounts.source_account_create(connection=connection, **read_source_account(v2_body()))
     assert refused.value.errors[0]["itemId"] == "id"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.feeds import services
+from apps.feeds import serializers, source_accounts
 from apps.feeds.models import SourceAccount
 
 from .accounts_support import accounts_url, v1_body, v2_body
@@ -50,7 +50,7 @@ def test_it_refuses_to_change_other_fields(partner_a, connection, account, field
                                format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {field: services.UPDATE_FIELD_FIXED.format(field=field)}
+    assert errors_of(response) == {field: serializers.UPDATE_FIELD_FIXED.format(field=field)}
     account.refresh_from_db()
     assert account.account_name == "Business Current"
 
@@ -59,7 +59,7 @@ def test_status_can_only_become_disconnected(partner_a, connection, account):
     response = partner_a.patch(accounts_url(connection, "acc-001"), {"status": "connected"}, format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"status": services.UPDATE_STATUS_ONLY_DISCONNECTED}
+    assert errors_of(response) == {"status": source_accounts.UPDATE_STATUS_ONLY_DISCONNECTED}
 
 
 def test_a_pending_account_is_disconnected_without_asking_xero(partner_a, connection, account):
@@ -75,7 +75,7 @@ def test_the_balance_of_a_connected_account_is_fixed(partner_a, connection, acco
     response = partner_a.patch(accounts_url(connection, "acc-001"), {"balance": 1}, format="json")
 
     assert response.status_code == 400
-    assert errors_of(response) == {"balance": services.UPDATE_BALANCE_CONNECTED}
+    assert errors_of(response) == {"balance": source_accounts.UPDATE_BALANCE_CONNECTED}
 
 
 def test_the_id_cannot_change(partner_a, connection, account):

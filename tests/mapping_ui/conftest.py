@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.feeds.models import SourceAccount
-from apps.xero_auth import services
+from apps.xero_auth import connections
 from tests.factories import CompanyFactory
 from tests.xero_helpers import sandbox_ready
 
@@ -34,13 +34,13 @@ def company(partner_a):
 def other_company(partner_b):
     """Partner B's company: an outsider's, which A's visitor must never see."""
     company = CompanyFactory(partner=partner_b.partner, name="Other Ltd")
-    services.connection_create(company=company)
+    connections.connection_create(company=company)
     return company
 
 
 @pytest.fixture
 def connection(company):
-    return services.connection_create(company=company)
+    return connections.connection_create(company=company)
 
 
 @pytest.fixture

@@ -6,24 +6,29 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.feeds.mapping import MappingOption
+from apps.feeds.models import SourceAccount
 from apps.mapping_ui.forms import NEW_ACCOUNT, MappingForm, form_prefix
+from apps.xero_auth.client import BankAccount
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MAPPING = {"sourceAccountId": "acc-1", "sourceAccountName": "Current", "sourceAccountNumber": "12345678",
-           "sourceCurrency": "GBP", "status": "pending", "targetAccountOptions": [
-               {"id": "11111111-1111-1111-1111-111111111111", "name": "Business Bank Account",
-                "sortCode": "20-00-00", "accountNumber": "12345678"}]}
+OPTION = MappingOption(
+    source_account=SourceAccount(account_id="acc-1", account_name="Current", account_number="12345678",
+                                 currency="GBP", status="pending"),
+    feed=None,
+    targets=[BankAccount(account_id="11111111-1111-1111-1111-111111111111", name="Business Bank Account",
+                         sort_code="20-00-00", number="12345678", currency=None, type="BANK")])
 
 
 def form_with(start, target=NEW_ACCOUNT):
     prefix = form_prefix("acc-1")
-    return MappingForm({f"{prefix}-target": target, f"{prefix}-feed_start_date": start.isoformat()}, mapping=MAPPING)
+    return MappingForm({f"{prefix}-target": target, f"{prefix}-feed_start_date": start.isoformat()}, option=OPTION)
 
 
 def test_the_start_date_defaults_to_today_and_the_matching_account_is_suggested():
-    form = MappingForm(mapping=MAPPING)
+    form = MappingForm(option=OPTION)
     assert form["feed_start_date"].value() == timezone.localdate()
     assert form["target"].value() == "11111111-1111-1111-1111-111111111111"
 
@@ -46,7 +51,7 @@ def test_a_start_date_a_year_ago_is_fine():
 def test_a_target_must_be_chosen():
     prefix = form_prefix("acc-1")
     form = MappingForm({f"{prefix}-target": "", f"{prefix}-feed_start_date": timezone.localdate().isoformat()},
-                       mapping=MAPPING)
+                       option=OPTION)
     assert form.errors["target"] == ["Choose where these transactions should go in Xero."]
 
 

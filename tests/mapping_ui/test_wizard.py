@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.feeds import services as feed_services
+from apps.feeds import mapping
+from apps.feeds.models import FeedStatus
 from apps.mapping_ui.forms import NEW_ACCOUNT, SKIP, form_prefix
 
 pytestmark = pytest.mark.django_db
@@ -14,10 +15,9 @@ pytestmark = pytest.mark.django_db
 def mapping_post(connection, *, current=NEW_ACCOUNT, savings=None, start=None):
     """The mapping step's form data: the current account to `current`, the savings one
     to `savings` (default: the existing 'Business Savings Account' in Xero)."""
-    options = {m["sourceAccountId"]: m["targetAccountOptions"] for m in feed_services.mapping_options(
-        connection=connection)}
+    options = {m.source_account.account_id: m.targets for m in mapping.mapping_options(connection=connection)}
     if savings is None:
-        savings = next(o["id"] for o in options["acc-savings"] if o["name"] == "Business Savings Account")
+        savings = next(t.account_id for t in options["acc-savings"] if t.name == "Business Savings Account")
     start = (start or timezone.localdate()).isoformat()
     data = {}
     for account_id, target in (("acc-current", current), ("acc-savings", savings)):
@@ -86,10 +86,10 @@ def test_a_mapping_xero_refuses_shows_xero_reason(linked, visitor, company):
     data = mapping_post(linked, current=NEW_ACCOUNT, savings=SKIP)
     visitor.post(reverse("portal:mapping", args=[company.pk]), data)
     # Someone maps the account over the API meanwhile, to the same new account: ours is refused.
-    feed_services.mapping_create(connection=linked, source_account_id="acc-current", target_account_id=None,
+    mapping.mapping_create(connection=linked, source_account_id="acc-current", target_account_id=None,
                                  feed_start_date=timezone.localdate())
     linked.source_accounts.filter(account_id="acc-current").update(status="pending")
-    linked.source_accounts.get(account_id="acc-current").feeds.update(status="failed")
+    linked.source_accounts.get(account_id="acc-current").feeds.update(status=FeedStatus.REFUSED)
     row = visitor.post(reverse("portal:mapping_run_one", args=[company.pk]), {"account": "acc-current"},
                        HTTP_HX_REQUEST="true").content.decode()
     assert 'data-outcome="failed"' in row

@@ -10,7 +10,7 @@ import yaml
 
 from apps.feeds.models import PushOperation, PushStatus, SourceAccount
 from apps.tenants.models import Company
-from apps.xero_auth import services
+from apps.xero_auth import connections
 from apps.xero_auth.models import XeroConnection
 from tests.factories import CompanyFactory
 
@@ -47,7 +47,7 @@ OPERATIONS = _schema_operations()
 @pytest.fixture
 def a_data(partner_a):
     company = CompanyFactory(partner=partner_a.partner, name="Alpha's customer")
-    connection = services.connection_create(company=company)
+    connection = connections.connection_create(company=company)
     account = SourceAccount.objects.create(
         connection=connection, account_id="acc-1", account_name="Current", account_type="checking",
         account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("10.00"))

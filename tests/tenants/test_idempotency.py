@@ -1,6 +1,7 @@
 import pytest
 
-from apps.tenants.models import Company, IdempotencyRecord
+from apps.api.models import IdempotencyRecord
+from apps.tenants.models import Company
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_a_key_still_running_is_409(partner_a):
     import hashlib
 
     fingerprint = hashlib.sha256(b'POST\n/api/companies\n{"name":"Once"}').hexdigest()
-    IdempotencyRecord.objects.create(partner=partner_a.partner, key="k-1", fingerprint=fingerprint)
+    IdempotencyRecord.objects.create(caller=str(partner_a.partner.pk), key="k-1", fingerprint=fingerprint)
     response = create(partner_a, {"name": "Once"}, "k-1")
     assert response.status_code == 409
     assert response.json()["canBeRetried"] == "True"

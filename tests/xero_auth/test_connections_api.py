@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.feeds.models import SourceAccount
-from apps.xero_auth import services
+from apps.xero_auth import connections, refusals, tokens
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
 from apps.xero_sandbox.models import Grant
 from tests.factories import CompanyFactory
@@ -126,8 +126,8 @@ def test_unlink_drops_the_tokens_at_xero_and_here_but_keeps_the_data(partner_a, 
     connection = XeroConnection.objects.get(pk=linked_connection.pk)
     assert (connection.access_token, connection.refresh_token) == ("", "")
     assert list(connection.source_accounts.all()) == [account]
-    with pytest.raises(services.ConnectionNotLinked):
-        services.access_token_for(connection)
+    with pytest.raises(refusals.ConnectionNotLinked):
+        tokens.access_token_for(connection)
 
 
 def test_an_unlinked_connection_can_be_linked_again(partner_a, linked_connection):
@@ -238,7 +238,7 @@ def test_company_information_of_a_single_currency_organisation(partner_a, xero_o
     from tests.xero_helpers import sandbox_ready
 
     sandbox_ready(xero_on_live_server)
-    connection = link(services.connection_create(company=company), tenant=AU)
+    connection = link(connections.connection_create(company=company), tenant=AU)
 
     body = partner_a.get(connections_url(company.id, connection.id, "/bankFeeds/info")).json()
 

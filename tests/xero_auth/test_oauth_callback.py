@@ -3,7 +3,7 @@ verifier, a replayed callback, and an organisation another company already uses.
 
 import pytest
 
-from apps.xero_auth import services
+from apps.xero_auth import connections, oauth, refusals
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
 from apps.xero_sandbox.models import AuthorizationCode
 from tests.factories import CompanyFactory
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def pending(sandbox, company):
-    return services.connection_create(company=company)
+    return connections.connection_create(company=company)
 
 
 def code_used(query) -> bool:
@@ -30,9 +30,9 @@ def assert_not_connected(connection):
 def test_the_authorize_url_asks_for_pkce_s256_and_a_state_bound_to_the_session(pending):
     session = {}
 
-    url = services.oauth_start(connection=pending, session=session)
+    url = oauth.oauth_start(connection=pending, session=session)
 
-    stored = session[services.SESSION_KEY]
+    stored = session[oauth.SESSION_KEY]
     assert stored["connection"] == str(pending.id)
     assert f"state={stored['state']}" in url
     assert "code_challenge_method=S256" in url and "code_challenge=" in url
@@ -42,8 +42,8 @@ def test_the_authorize_url_asks_for_pkce_s256_and_a_state_bound_to_the_session(p
 def test_a_state_that_is_not_this_sessions_is_refused(pending):
     session, query = authorize(pending)
 
-    with pytest.raises(services.OAuthFailed, match="did not start here"):
-        services.oauth_callback(session=session, params={**query, "state": "forged-state"})
+    with pytest.raises(refusals.OAuthFailed, match="did not start here"):
+        oauth.oauth_callback(session=session, params={**query, "state": "forged-state"})
 
     assert not code_used(query)
     assert_not_connected(pending)
@@ -53,8 +53,8 @@ def test_a_callback_without_state_is_refused(pending):
     session, query = authorize(pending)
     del query["state"]
 
-    with pytest.raises(services.OAuthFailed, match="did not start here"):
-        services.oauth_callback(session=session, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="did not start here"):
+        oauth.oauth_callback(session=session, params=query)
 
     assert_not_connected(pending)
 
@@ -62,18 +62,18 @@ def test_a_callback_without_state_is_refused(pending):
 def test_a_callback_in_another_browser_is_refused(pending):
     _, query = authorize(pending)
 
-    with pytest.raises(services.OAuthFailed, match="did not start here"):
-        services.oauth_callback(session={}, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="did not start here"):
+        oauth.oauth_callback(session={}, params=query)
 
     assert not code_used(query)
 
 
 def test_a_missing_pkce_verifier_is_refused_before_calling_xero(pending):
     session, query = authorize(pending)
-    del session[services.SESSION_KEY]["verifier"]
+    del session[oauth.SESSION_KEY]["verifier"]
 
-    with pytest.raises(services.OAuthFailed, match="did not start here"):
-        services.oauth_callback(session=session, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="did not start here"):
+        oauth.oauth_callback(session=session, params=query)
 
     assert not code_used(query)
     assert_not_connected(pending)
@@ -81,10 +81,10 @@ def test_a_missing_pkce_verifier_is_refused_before_calling_xero(pending):
 
 def test_a_wrong_pkce_verifier_is_refused_by_xero(pending):
     session, query = authorize(pending)
-    session[services.SESSION_KEY]["verifier"] = "x" * 64
+    session[oauth.SESSION_KEY]["verifier"] = "x" * 64
 
-    with pytest.raises(services.OAuthFailed, match="Xero could not complete the connection"):
-        services.oauth_callback(session=session, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="Xero could not complete the connection"):
+        oauth.oauth_callback(session=session, params=query)
 
     assert_not_connected(pending)
 
@@ -92,45 +92,45 @@ def test_a_wrong_pkce_verifier_is_refused_by_xero(pending):
 def test_the_same_callback_cannot_be_used_twice(pending):
     session, query = authorize(pending)
     saved = dict(session)
-    services.oauth_callback(session=session, params=query)
+    oauth.oauth_callback(session=session, params=query)
 
-    with pytest.raises(services.OAuthFailed):
-        services.oauth_callback(session=session, params=query)
+    with pytest.raises(refusals.OAuthFailed):
+        oauth.oauth_callback(session=session, params=query)
     # Even replaying the session's old content: Xero refuses the used code.
-    with pytest.raises(services.OAuthFailed, match="Xero could not complete"):
-        services.oauth_callback(session=saved, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="Xero could not complete"):
+        oauth.oauth_callback(session=saved, params=query)
 
 
 def test_a_callback_for_a_deleted_connection_is_refused(pending):
     session, query = authorize(pending)
     pending.delete()
 
-    with pytest.raises(services.OAuthFailed, match="did not start here"):
-        services.oauth_callback(session=session, params=query)
+    with pytest.raises(refusals.OAuthFailed, match="did not start here"):
+        oauth.oauth_callback(session=session, params=query)
 
 
 def test_an_organisation_linked_to_another_company_of_the_partner_is_refused(pending, partner_a):
-    link(services.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
+    link(connections.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
     session, query = authorize(pending)
-    connection, organisations = services.oauth_callback(session=session, params=query)
+    connection, organisations = oauth.oauth_callback(session=session, params=query)
 
-    with pytest.raises(services.OrganisationTaken) as refused:
-        services.connection_link(connection=connection, organisation=organisations[0])
+    with pytest.raises(refusals.OrganisationTaken) as refused:
+        connections.connection_link(connection=connection, organisation=organisations[0])
 
-    assert str(refused.value) == services.ORG_LINKED_ELSEWHERE.format(org=UK, company="First Co")
+    assert str(refused.value) == refusals.ORG_LINKED_ELSEWHERE.format(org=UK, company="First Co")
     assert XeroConnection.objects.get(pk=pending.pk).status == ConnectionStatus.PENDING_AUTH
 
 
 def test_another_organisation_or_another_partner_is_not_refused(pending, partner_a, partner_b):
-    link(services.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
+    link(connections.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
 
     assert link(pending, tenant=AU).status == ConnectionStatus.LINKED
-    other = link(services.connection_create(company=CompanyFactory(partner=partner_b.partner)))
+    other = link(connections.connection_create(company=CompanyFactory(partner=partner_b.partner)))
     assert (other.status, other.tenant_name) == (ConnectionStatus.LINKED, UK)
 
 
 def test_an_unlinked_company_does_not_hold_on_to_its_organisation(pending, partner_a):
-    first = link(services.connection_create(company=CompanyFactory(partner=partner_a.partner)))
-    services.connection_unlink(connection=first)
+    first = link(connections.connection_create(company=CompanyFactory(partner=partner_a.partner)))
+    connections.connection_unlink(connection=first)
 
     assert link(pending).status == ConnectionStatus.LINKED

@@ -115,11 +115,11 @@ def test_an_error_at_xero_brings_the_company_back_with_xeros_reason(sandbox, bro
 
 def test_the_portal_refuses_an_organisation_already_linked_to_another_company(sandbox, browser, partner_a,
                                                                                company):
-    from apps.xero_auth import services
+    from apps.xero_auth import connections
     from tests.factories import CompanyFactory
     from tests.xero_helpers import link
 
-    link(services.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
+    link(connections.connection_create(company=CompanyFactory(partner=partner_a.partner, name="First Co")))
     created = start_connect(sandbox, browser, partner_a, company)
 
     consent(browser, tenants=[UK])

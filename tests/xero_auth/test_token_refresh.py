@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection as db
 from django.utils import timezone
 
-from apps.xero_auth import client, services
+from apps.xero_auth import client, connections, refusals, tokens
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
 from apps.xero_sandbox.models import RefreshToken
 from tests.factories import CompanyFactory
@@ -37,7 +37,7 @@ def test_a_token_expiring_within_two_minutes_is_refreshed_before_the_call(linked
     connection = expire_in(linked_connection, timedelta(seconds=90))
     refreshes = portal_app().refresh_count
 
-    token = services.access_token_for(connection)
+    token = tokens.access_token_for(connection)
 
     assert token != linked_connection.access_token
     assert portal_app().refresh_count == refreshes + 1
@@ -50,7 +50,7 @@ def test_a_token_with_more_than_two_minutes_left_is_used_as_it_is(linked_connect
     connection = expire_in(linked_connection, timedelta(minutes=3))
     refreshes = portal_app().refresh_count
 
-    assert services.access_token_for(connection) == linked_connection.access_token
+    assert tokens.access_token_for(connection) == linked_connection.access_token
     assert portal_app().refresh_count == refreshes
 
 
@@ -58,14 +58,14 @@ def test_ten_callers_needing_a_token_at_once_cause_exactly_one_refresh(linked_co
     expire_in(linked_connection, timedelta(minutes=1))
     refreshes = portal_app().refresh_count
     start = threading.Barrier(10)
-    tokens, errors = [], []
+    issued, errors = [], []
 
     def caller():
         try:
             mine = XeroConnection.objects.get(pk=linked_connection.pk)
             assert mine.access_token_expiring()
             start.wait(timeout=10)
-            tokens.append(services.access_token_for(mine))
+            issued.append(tokens.access_token_for(mine))
         except Exception as exc:  # reported below: an assert in a thread would be lost
             errors.append(exc)
         finally:
@@ -80,10 +80,10 @@ def test_ten_callers_needing_a_token_at_once_cause_exactly_one_refresh(linked_co
     assert errors == []
     assert portal_app().refresh_count == refreshes + 1
     stored = XeroConnection.objects.get(pk=linked_connection.pk)
-    assert tokens == [stored.access_token] * 10
+    assert issued == [stored.access_token] * 10
     assert stored.access_token != linked_connection.access_token
     # The rotated refresh token is the one kept: the next refresh works.
-    assert services.token_refresh(connection_id=stored.pk, force=True).status == ConnectionStatus.LINKED
+    assert tokens.token_refresh(connection_id=stored.pk, force=True).status == ConnectionStatus.LINKED
 
 
 def test_a_refresh_token_past_its_grace_deauthorizes_the_connection_and_the_partner_sees_why(
@@ -94,8 +94,8 @@ def test_a_refresh_token_past_its_grace_deauthorizes_the_connection_and_the_part
         first_used_at=timezone.now() - timedelta(minutes=31))
     connection = expire_in(linked_connection, timedelta(minutes=1))
 
-    with pytest.raises(services.ConnectionNotLinked, match="Deauthorized"):
-        services.access_token_for(connection)
+    with pytest.raises(refusals.ConnectionNotLinked, match="Deauthorized"):
+        tokens.access_token_for(connection)
 
     got = codat_sdk.connections.get(request={"company_id": str(connection.company_id),
                                              "connection_id": str(connection.id)})
@@ -110,17 +110,17 @@ def test_a_refresh_token_past_its_grace_deauthorizes_the_connection_and_the_part
 
 def test_a_deauthorized_connection_makes_no_more_calls_to_xero(linked_connection, partner_a, live_server):
     fault(live_server.url, operation="connect/token", mode="invalid_grant")
-    with pytest.raises(services.ConnectionNotLinked):
-        services.token_refresh(connection_id=linked_connection.pk, force=True)
+    with pytest.raises(refusals.ConnectionNotLinked):
+        tokens.token_refresh(connection_id=linked_connection.pk, force=True)
     refreshes = portal_app().refresh_count
 
     info = partner_a.get(connections_url(linked_connection.company_id, linked_connection.id, "/bankFeeds/info"))
 
     assert info.status_code == 400
     assert "Deauthorized" in info.json()["error"]
-    assert services.refresh_expiring_tokens() == 0
-    with pytest.raises(services.ConnectionNotLinked):
-        services.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
+    assert tokens.refresh_expiring_tokens() == 0
+    with pytest.raises(refusals.ConnectionNotLinked):
+        tokens.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
     assert portal_app().refresh_count == refreshes
     assert requests.get(f"{live_server.url}/xero-sandbox/_faults", timeout=10).json()["faults"] == []
 
@@ -128,8 +128,8 @@ def test_a_deauthorized_connection_makes_no_more_calls_to_xero(linked_connection
 def test_reconnecting_a_deauthorized_connection_resolves_its_error(linked_connection):
     RefreshToken.objects.filter(token=linked_connection.refresh_token).update(
         first_used_at=timezone.now() - timedelta(minutes=31))
-    with pytest.raises(services.ConnectionNotLinked):
-        services.token_refresh(connection_id=linked_connection.pk, force=True)
+    with pytest.raises(refusals.ConnectionNotLinked):
+        tokens.token_refresh(connection_id=linked_connection.pk, force=True)
 
     relinked = link(XeroConnection.objects.get(pk=linked_connection.pk))
 
@@ -142,37 +142,37 @@ def test_xero_being_down_during_a_refresh_leaves_the_connection_linked(linked_co
     fault(live_server.url, operation="connect/token", status=503)
 
     with pytest.raises(client.XeroUnavailable):
-        services.token_refresh(connection_id=linked_connection.pk, force=True)
+        tokens.token_refresh(connection_id=linked_connection.pk, force=True)
 
     stored = XeroConnection.objects.get(pk=linked_connection.pk)
     assert stored.status == ConnectionStatus.LINKED
     assert stored.refresh_token == linked_connection.refresh_token
-    assert services.token_refresh(connection_id=stored.pk, force=True).access_token != stored.access_token
+    assert tokens.token_refresh(connection_id=stored.pk, force=True).access_token != stored.access_token
 
 
 def test_an_access_token_xero_rejects_gets_one_refresh_and_the_call_succeeds(linked_connection, live_server):
     fault(live_server.url, operation="api.xro/2.0/Organisation", status=401)
     refreshes = portal_app().refresh_count
 
-    info = services.company_information(connection=linked_connection)
+    info = connections.company_information(connection=linked_connection)
 
-    assert info["companyName"] == "Demo Company (UK)"
+    assert info.company_name == "Demo Company (UK)"
     assert portal_app().refresh_count == refreshes + 1
 
 
 def test_the_beat_task_refreshes_tokens_expiring_within_ten_minutes_or_idle_for_fifty_days(
         linked_connection, partner_a, partner_b):
     def another(partner, tenant):
-        return link(services.connection_create(company=CompanyFactory(partner=partner.partner)), tenant=tenant)
+        return link(connections.connection_create(company=CompanyFactory(partner=partner.partner)), tenant=tenant)
 
     expiring = expire_in(linked_connection, timedelta(minutes=9))
     idle = expire_in(another(partner_a, AU), timedelta(minutes=25), issued_ago=timedelta(days=51))
     fresh = expire_in(another(partner_b, UK), timedelta(minutes=11), issued_ago=timedelta(days=49))
     unlinked = another(partner_b, AU)
-    services.connection_unlink(connection=expire_in(unlinked, timedelta(minutes=1)))
+    connections.connection_unlink(connection=expire_in(unlinked, timedelta(minutes=1)))
     grants = {c.pk: sandbox_grant(c) for c in (expiring, idle, fresh)}
 
-    assert services.refresh_expiring_tokens() == 2
+    assert tokens.refresh_expiring_tokens() == 2
 
     counts = {pk: type(g).objects.get(pk=g.pk).refresh_count for pk, g in grants.items()}
     assert counts == {expiring.pk: 1, idle.pk: 1, fresh.pk: 0}
@@ -195,10 +195,10 @@ def test_the_beat_task_does_not_refresh_again_what_was_refreshed_inline_meanwhil
     # refresh has already run, so it must leave the fresh token alone.
     expire_in(linked_connection, timedelta(minutes=30))
     refreshes = portal_app().refresh_count
-    services.token_refresh(connection_id=linked_connection.pk, margin=services.BEAT_ACCESS_MARGIN,
-                           idle_before=timezone.now() - services.REFRESH_TOKEN_MAX_IDLE)
+    tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
+                           idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
     assert portal_app().refresh_count == refreshes
     expire_in(linked_connection, timedelta(minutes=30), issued_ago=timedelta(days=51))
-    services.token_refresh(connection_id=linked_connection.pk, margin=services.BEAT_ACCESS_MARGIN,
-                           idle_before=timezone.now() - services.REFRESH_TOKEN_MAX_IDLE)
+    tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
+                           idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
     assert portal_app().refresh_count == refreshes + 1

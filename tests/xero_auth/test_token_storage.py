@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 from django.db import connection as db
 
-from apps.xero_auth import services
+from apps.xero_auth import connections, oauth, tokens
 from apps.xero_auth.models import XeroConnection
 from tests.xero_helpers import authorize, link
 
@@ -57,7 +57,7 @@ def test_after_rotation_the_old_key_still_decrypts_until_rotate_token_key(linked
     connection = XeroConnection.objects.get(pk=linked_connection.pk)
     assert (connection.access_token, connection.refresh_token) == (linked_connection.access_token,
                                                                    linked_connection.refresh_token)
-    assert services.token_refresh(connection_id=connection.pk, force=True).refresh_token != connection.refresh_token
+    assert tokens.token_refresh(connection_id=connection.pk, force=True).refresh_token != connection.refresh_token
 
 
 def test_a_token_encrypted_with_a_dropped_key_cannot_be_read(linked_connection, settings):
@@ -68,7 +68,7 @@ def test_a_token_encrypted_with_a_dropped_key_cannot_be_read(linked_connection, 
 
 
 def test_rotate_token_key_leaves_connections_without_tokens_alone(company, settings):
-    pending = services.connection_create(company=company)
+    pending = connections.connection_create(company=company)
     settings.TOKEN_ENCRYPTION_KEY = f"{Fernet.generate_key().decode()},{settings.TOKEN_ENCRYPTION_KEY}"
 
     call_command("rotate_token_key", stdout=open("/dev/null", "w"))
@@ -78,16 +78,16 @@ def test_rotate_token_key_leaves_connections_without_tokens_alone(company, setti
 
 def test_no_token_is_logged_while_connecting_and_refreshing(sandbox, company, caplog):
     caplog.set_level(logging.DEBUG)
-    connection = services.connection_create(company=company)
+    connection = connections.connection_create(company=company)
     session, query = authorize(connection)
 
-    connection, organisations = services.oauth_callback(session=session, params=query)
+    connection, organisations = oauth.oauth_callback(session=session, params=query)
     first = (connection.access_token, connection.refresh_token)
-    connection = services.connection_link(connection=connection, organisation=organisations[0])
-    refreshed = services.token_refresh(connection_id=connection.pk, force=True)
-    services.company_information(connection=refreshed)
+    connection = connections.connection_link(connection=connection, organisation=organisations[0])
+    refreshed = tokens.token_refresh(connection_id=connection.pk, force=True)
+    connections.company_information(connection=refreshed)
     second = (refreshed.access_token, refreshed.refresh_token)
-    services.connection_unlink(connection=refreshed)
+    connections.connection_unlink(connection=refreshed)
 
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     assert caplog.records, "expected the HTTP libraries to log at DEBUG"
@@ -102,7 +102,7 @@ def test_a_connection_never_prints_its_tokens(linked_connection):
 
 
 def test_linking_again_replaces_the_stored_tokens(linked_connection):
-    services.connection_unlink(connection=linked_connection)
+    connections.connection_unlink(connection=linked_connection)
 
     relinked = link(XeroConnection.objects.get(pk=linked_connection.pk))
 

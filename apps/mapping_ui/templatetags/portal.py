@@ -25,8 +25,8 @@ def status_label(status: str) -> str:
         "connecting": _("Connecting"),
         "connected": _("Connected"),
         "disconnected": _("Disconnected"),
-        "failed": _("Failed"),
-        "Failed": _("Failed"),
+        "failed": _("Failed"),  # a mapping's outcome in the wizard
+        "Failed": _("Failed"),  # a push
         "unknown": _("Unknown"),
         "Linked": _("Connected"),
         "PendingAuth": _("Not connected"),
@@ -50,4 +50,4 @@ def prefix_for(source_account_id: str) -> str:
 @register.filter
 def run_vals(item: dict) -> str:
     """hx-vals for a progress row: which planned account to run."""
-    return json.dumps({"account": item["sourceAccountId"]})
+    return json.dumps({"account": item.source_account_id})

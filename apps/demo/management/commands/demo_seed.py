@@ -3,26 +3,29 @@ connection and three source accounts in two currencies, a portal user, a staff u
 (while the sandbox is on) the sandbox's organisations and the portal's app. Safe to run
 again: it keeps what exists and issues a new demo key."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.feeds import services as feeds
+from apps.core.urls import page_url
+from apps.feeds.source_accounts import source_account_create
 from apps.tenants.models import Company, CompanyMembership, Partner, PartnerApiKey
-from apps.xero_auth import services as connections
+from apps.xero_auth.connections import connection_create
 
 DEMO_EMAIL = "smb@demo.example"
 DEMO_PASSWORD = "demo-password-123"
 STAFF_PASSWORD = "staff-password-123"
 DEMO_ACCOUNTS = [
-    {"id": "acc-current", "accountName": "Business Current", "accountType": "checking", "accountNumber": "41236587",
-     "sortCode": "40-47-84", "currency": "GBP", "balance": 5230.15},
-    {"id": "acc-card", "accountName": "Business Credit Card", "accountType": "creditCard",
-     "accountNumber": "4921000000004417", "sortCode": "40-47-84", "currency": "GBP", "balance": -412.60},
-    {"id": "acc-eur", "accountName": "Euro Savings", "accountType": "savings", "accountNumber": "88213344",
-     "currency": "EUR", "balance": 12000.00},
+    {"account_id": "acc-current", "account_name": "Business Current", "account_type": "checking",
+     "account_number": "41236587", "sort_code": "40-47-84", "currency": "GBP", "balance": Decimal("5230.15")},
+    {"account_id": "acc-card", "account_name": "Business Credit Card", "account_type": "creditCard",
+     "account_number": "4921000000004417", "sort_code": "40-47-84", "currency": "GBP", "balance": Decimal("-412.60")},
+    {"account_id": "acc-eur", "account_name": "Euro Savings", "account_type": "savings",
+     "account_number": "88213344", "currency": "EUR", "balance": Decimal("12000.00")},
 ]
 
 
@@ -50,10 +53,10 @@ class Command(BaseCommand):
         company, created = Company.objects.get_or_create(
             partner=partner, name="Demo Coffee Roasters", defaults={"description": "Demo SMB"}
         )
-        connection = company.connections.first() or connections.connection_create(company=company)
+        connection = company.connections.first() or connection_create(company=company)
         for account in DEMO_ACCOUNTS:
-            if not connection.source_accounts.filter(account_id=account["id"]).exists():
-                feeds.source_account_create(connection=connection, data=account, api_version="v2")
+            if not connection.source_accounts.filter(account_id=account["account_id"]).exists():
+                source_account_create(connection=connection, api_version="v2", **account)
 
         smb, _ = User.objects.get_or_create(username="smb", defaults={"email": DEMO_EMAIL})
         smb.set_password(DEMO_PASSWORD)
@@ -69,7 +72,7 @@ class Command(BaseCommand):
             call_command("sandbox_seed", verbosity=0)
             call_command(
                 "sandbox_app", "Bank feeds portal (demo)",
-                redirect_uris=[f"{settings.SITE_URL}/portal/xero/callback"],
+                redirect_uris=[page_url("oauth_callback")],
                 client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET,
                 stdout=open("/dev/null", "w"),  # noqa: SIM115 - the demo's own credentials are known
             )

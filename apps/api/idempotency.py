@@ -16,37 +16,43 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .api_errors import ApiError
+from apps.core.refusals import Refused
+
 from .models import IdempotencyRecord
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
-def _claim(partner, key, fingerprint):
+def _caller(request) -> str:
+    """Whose keys these are: the authenticated caller (a partner), by primary key."""
+    return str(request.user.pk)
+
+
+def _claim(caller, key, fingerprint):
     """The completed record to replay, or None once this request owns the key."""
-    IdempotencyRecord.objects.filter(partner=partner, key=key, created__lt=timezone.now() - KEY_LIFETIME).delete()
+    IdempotencyRecord.objects.filter(caller=caller, key=key, created__lt=timezone.now() - KEY_LIFETIME).delete()
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(partner=partner, key=key, fingerprint=fingerprint)
+            IdempotencyRecord.objects.create(caller=caller, key=key, fingerprint=fingerprint)
             return None
     except IntegrityError:
         pass
-    record = IdempotencyRecord.objects.filter(partner=partner, key=key).first()
+    record = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
     if record is None:  # deleted in between: the first request failed with a 5xx
-        return _claim(partner, key, fingerprint)
+        return _claim(caller, key, fingerprint)
     if record.fingerprint != fingerprint:
-        raise ApiError(
+        raise Refused(
             "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
-            status_code=422,
+            status=422,
             can_be_retried=False,
         )
     if not record.completed:
-        raise ApiError(
+        raise Refused(
             "A request with this Idempotency-Key is still being processed. Retry shortly.",
-            status_code=409,
+            status=409,
             can_be_retried=True,
-            headers={"Retry-After": "1"},
+            retry_after=1,
         )
     return record
 
@@ -60,12 +66,12 @@ def idempotent(handler):
         if not key:
             return handler(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
-            raise ApiError(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.")
+            raise Refused(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.")
         if "\x00" in key:  # PostgreSQL text cannot hold it: a 400 here, not a 500 in _claim
-            raise ApiError("Idempotency-Key may not contain the NUL character.")
+            raise Refused("Idempotency-Key may not contain the NUL character.")
         body = request._request.body  # read before DRF parses, so the raw bytes stay available
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
-        record = _claim(request.user, key, fingerprint)
+        record = _claim(_caller(request), key, fingerprint)
         if record is not None:
             data = json.loads(bytes(record.response_body)) if record.response_body else None
             response = Response(data, status=record.response_status)
@@ -76,10 +82,10 @@ def idempotent(handler):
         except Exception as exc:  # noqa: BLE001 - the error answer is the one to keep
             response = view.handle_exception(exc)
         if response.status_code >= 500:
-            IdempotencyRecord.objects.filter(partner=request.user, key=key).delete()
+            IdempotencyRecord.objects.filter(caller=_caller(request), key=key).delete()
         else:
             rendered = JSONRenderer().render(response.data) if response.data is not None else None
-            IdempotencyRecord.objects.filter(partner=request.user, key=key).update(
+            IdempotencyRecord.objects.filter(caller=_caller(request), key=key).update(
                 completed=True, response_status=response.status_code, response_body=rendered
             )
         return response

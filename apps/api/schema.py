@@ -1,9 +1,7 @@
-"""This server's own OpenAPI document (drf-spectacular): Codat's security scheme and
+"""This server's own OpenAPI document (drf-spectacular): Codat's path parameter names and
 the ErrorMessage answers every operation can give."""
 
 import re
-
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_MESSAGE = {
     "type": "object",
@@ -36,15 +34,6 @@ ERROR_STATUSES = {
     "500": "There is a problem with our server.",
     "503": "A service this operation needs (Xero) is unavailable; retry later.",
 }
-
-
-class PartnerKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.tenants.authentication.PartnerKeyAuthentication"
-    name = "auth_header"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": 'The word "Basic" followed by a space and the base64 of your API key.'}
 
 
 def _camel(name):

@@ -3,22 +3,26 @@ it answers, since the sandbox lives in it) link a second demo company to the san
 AU organisation over real HTTP, map one account, and print the URLs, logins, API key
 and a curl line that pushes transactions."""
 
+import io
 import json
 import re
 import subprocess
 import sys
 import time
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from apps.feeds import services as feeds
+from apps.feeds.mapping import mapping_create
+from apps.feeds.source_accounts import source_account_create
 from apps.tenants.models import Company, Partner
-from apps.xero_auth import services as connections
+from apps.xero_auth import connections, oauth
 
 AU_ORGANISATION = "Demo Company (AU)"
 
@@ -42,31 +46,32 @@ def _ready_company(partner):
     connection = company.connections.first() or connections.connection_create(company=company)
     if not connection.is_linked:
         session = {}
-        url = connections.oauth_start(connection=connection, session=session)
+        url = oauth.oauth_start(connection=connection, session=session)
         consent = requests.get(url, allow_redirects=False, timeout=10,
                                params={"sandbox_approve": _tenant_id(AU_ORGANISATION)})
         params = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
-        connection, organisations = connections.oauth_callback(session=session, params=params)
+        connection, organisations = oauth.oauth_callback(session=session, params=params)
         connection = connections.connection_link(connection=connection, organisation=organisations[0])
     account = connection.source_accounts.filter(account_id="bakery-current").first()
     if account is None:
-        account = feeds.source_account_create(connection=connection, api_version="v2", data={
-            "id": "bakery-current", "accountName": "Bakery Everyday", "accountType": "checking",
-            "accountNumber": "06201234", "currency": "AUD", "balance": 800.00})
+        account = source_account_create(
+            connection=connection, api_version="v2", account_id="bakery-current", account_name="Bakery Everyday",
+            account_type="checking", account_number="06201234", currency="AUD", balance=Decimal("800.00"))
     if account.status != "connected":
-        feeds.mapping_create(connection=connection, source_account_id=account.account_id, target_account_id=None,
-                             feed_start_date=None)
+        mapping_create(connection=connection, source_account_id=account.account_id, target_account_id=None,
+                       feed_start_date=None)
     account.refresh_from_db()
     return connection, account
 
 
 def _tenant_id(name):
-    """The organisation's tenant id, read off the sandbox's public organisations page
-    (the demo must not import the sandbox, like the rest of the project)."""
-    page = requests.get(f"{settings.XERO_API_URL}/organisations/", timeout=10).text
-    match = re.search(re.escape(name) + r"</a></td><td><code>([0-9a-f-]{36})</code>", page)
+    """The organisation's tenant id, as the sandbox's seeding command reports it (it is
+    idempotent, so running it again changes nothing)."""
+    out = io.StringIO()
+    call_command("sandbox_seed", stdout=out)
+    match = re.search(re.escape(name) + r" tenant_id=([0-9a-f-]{36})", out.getvalue())
     if match is None:
-        raise RuntimeError(f"The sandbox has no organisation named {name!r}; run manage.py sandbox_seed")
+        raise RuntimeError(f"The sandbox has no organisation named {name!r}")
     return match.group(1)
 
 

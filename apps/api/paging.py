@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from .api_errors import ApiError, validation_item
+from apps.core.refusals import Refused
+from apps.core.refusals import item as validation_item
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 5000
@@ -22,7 +23,7 @@ def _positive_int(request, name, default, maximum=None):
         value = 0
     if value < 1 or (maximum and value > maximum):
         limit = f" and at most {maximum}" if maximum else ""
-        raise ApiError(
+        raise Refused(
             "The request made is not valid.",
             errors=[validation_item(f"{name} must be a whole number from 1{limit}.", item_id=name)],
         )

@@ -15,9 +15,14 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter
 
-from .api_errors import ApiError
+from apps.core.refusals import Refused
 
+QUERY_PARAMETERS = [
+    OpenApiParameter("query", str, description="Codat query string, e.g. `name~bank && created>2024-01-01`."),
+    OpenApiParameter("orderBy", str, description="Property to order by; prefix `-` for descending."),
+]
 OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "~")
 _TOKEN = re.compile(r"\s*(&&|\|\||\{|\}|[^&|{}]+)")
 _COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.S)
@@ -57,7 +62,7 @@ class Field:
 
 
 def _malformed(reason):
-    return ApiError(f"Error parsing query - Malformed query. {reason}.")
+    return Refused(f"Error parsing query - Malformed query. {reason}.")
 
 
 def _comparison(text, fields, entity):
@@ -67,7 +72,7 @@ def _comparison(text, fields, entity):
     name, op, raw = match.groups()
     field = fields.get(name)
     if field is None:
-        raise ApiError(f"Error parsing query - Could not resolve property {name} on {entity}")
+        raise Refused(f"Error parsing query - Could not resolve property {name} on {entity}")
     value = field.value(raw, name)
     text_like = field.kind in ("str", "choice")
     if op == "~":
@@ -170,7 +175,7 @@ def apply_query(queryset, request, fields: dict[str, Field], entity: str, defaul
         name = part.lstrip("-")
         field = fields.get(name)
         if field is None:
-            raise ApiError(f"Error parsing orderBy - Could not resolve property {name} on {entity}")
+            raise Refused(f"Error parsing orderBy - Could not resolve property {name} on {entity}")
         order.append(("-" if part.startswith("-") else "") + field.path)
     # A stable tie-breaker keeps paging deterministic.
     return queryset.order_by(*(order or [default_order]), "pk")

@@ -3,7 +3,9 @@
 Path ids and query values are looked up in PostgreSQL, whose text cannot hold NUL:
 without this, `.../bankFeedAccounts/a%00b` or `?query=name=%00` is a 500."""
 
-from .api_errors import error_body
+from django.http import JsonResponse
+
+from .errors import error_body
 from .parsers import NUL
 
 
@@ -16,8 +18,6 @@ class RejectNulMiddleware:
             NUL in request.path_info
             or any(NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists())
         ):
-            from django.http import JsonResponse
-
             return JsonResponse(error_body(400, "The request path and query may not contain the NUL character."),
                                 status=400)
         return self.get_response(request)

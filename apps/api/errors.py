@@ -1,7 +1,10 @@
-"""Every partner API error, whatever its cause, as Codat's `ErrorMessage` body."""
+"""Every partner API error, whatever its cause, as Codat's `ErrorMessage` body: the one
+exception handler, fed by Refused (raised by services and by this kit) and by the
+exceptions other apps register a translation for."""
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -9,27 +12,35 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apps.core.refusals import Refused
+from apps.core.refusals import item as validation_item
+
 logger = logging.getLogger(__name__)
 
 SERVICE = "PublicApi"
 
 
-class ApiError(exceptions.APIException):
-    """A refusal with Codat's body: a status, a message and optional validation items."""
-
-    def __init__(self, message, *, status_code=400, errors=None, warnings=None, can_be_retried=None, headers=None,
-                 correlation_id=None):
-        super().__init__(message)
-        self.status_code = status_code
-        self.correlation_id = correlation_id
-        self.errors = errors or []
-        self.warnings = warnings or []
-        self.can_be_retried = can_be_retried
-        self.headers = headers or {}
+# Exceptions of layers above this kit (Xero's, say) that the API answers as a Refused:
+# registered by their app at start-up (translate), so this kit imports none of them.
+_TRANSLATIONS: dict[type, Callable[[Exception], Refused]] = {}
 
 
-def validation_item(message, *, item_id=None, validator=None):
-    return {"itemId": item_id, "message": str(message), "validatorName": validator}
+def translate(exc_type: type):
+    """Register `fn(exc) -> Refused` as the partner API's answer to `exc_type` (and its
+    subclasses without a translation of their own)."""
+
+    def register(fn):
+        _TRANSLATIONS[exc_type] = fn
+        return fn
+
+    return register
+
+
+def _translated(exc) -> Refused | None:
+    for cls in type(exc).__mro__:
+        if cls in _TRANSLATIONS:
+            return _TRANSLATIONS[cls](exc)
+    return None
 
 
 def error_body(status_code, message, *, errors=None, warnings=None, can_be_retried=None, correlation_id=None):
@@ -49,17 +60,17 @@ def error_body(status_code, message, *, errors=None, warnings=None, can_be_retri
     return body
 
 
-def _flatten(detail, prefix=""):
+def validation_items(detail, prefix=""):
     """DRF's nested validation errors as Codat validation items named by field path."""
     if isinstance(detail, dict):
         for field, value in detail.items():
             name = field if field != "non_field_errors" else ""
-            yield from _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+            yield from validation_items(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
     elif isinstance(detail, list):
         if detail and all(isinstance(d, (dict, list)) for d in detail):
             for index, value in enumerate(detail):
                 if value:
-                    yield from _flatten(value, f"{prefix}[{index}]")
+                    yield from validation_items(value, f"{prefix}[{index}]")
         else:
             for message in detail:
                 yield validation_item(message, item_id=prefix or None, validator=getattr(message, "code", None))
@@ -77,14 +88,17 @@ def codat_exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 
-    if isinstance(exc, ApiError):
-        code, message = exc.status_code, exc.detail
+    exc = _translated(exc) or exc
+
+    if isinstance(exc, Refused):
+        code, message = exc.status, exc.message
         errors, warnings, can_be_retried = exc.errors, exc.warnings, exc.can_be_retried
         correlation_id = exc.correlation_id
-        headers.update(exc.headers)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, exceptions.ValidationError):
         code, message = 400, "The request made is not valid."
-        errors = list(_flatten(exc.detail))
+        errors = list(validation_items(exc.detail))
     elif isinstance(exc, exceptions.ParseError):
         code, message = 400, f"The request body could not be parsed: {exc.detail}"
     elif isinstance(exc, exceptions.UnsupportedMediaType):

@@ -1,0 +1,70 @@
+"""Locks: a database row held while a block runs (even when the block calls Xero), and a
+named lock in the shared cache for work that must not overlap across processes."""
+
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from .redis import redis_client, redis_script
+
+_registry_lock = threading.Lock()
+_process_locks: dict = {}
+
+
+@contextmanager
+def locked_row(queryset, **lookup):
+    """Yield the row matching `lookup` (or None), fresh, held until the block ends.
+
+    On PostgreSQL this is SELECT … FOR UPDATE inside a transaction, which serialises
+    every process. SQLite has no row locks: its transaction would hold the whole file
+    for the block, and a block that calls Xero would then stall the embedded sandbox
+    sharing that file. There (the one-process demo) a process-wide lock per row
+    serialises instead, and the block's writes commit as they go.
+    """
+    if connection.vendor == "sqlite":
+        key = (queryset.model._meta.label, tuple(sorted((k, str(v)) for k, v in lookup.items())))
+        with _registry_lock:
+            lock = _process_locks.setdefault(key, threading.Lock())
+        with lock:
+            yield queryset.filter(**lookup).first()
+    else:
+        with transaction.atomic():
+            yield queryset.select_for_update().filter(**lookup).first()
+
+
+# Delete the lock only if it is still ours (it may have timed out and been taken since).
+RELEASE_LOCK_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+
+
+class LockBusy(TimeoutError):
+    """The named lock stayed taken for as long as the caller would wait."""
+
+
+@contextmanager
+def named_lock(key: str, *, hold_seconds: int, wait_seconds: float):
+    """Hold `key` in the shared cache (Redis in production, so across processes) while the
+    block runs. A holder that dies leaves it for at most `hold_seconds`. Raises LockBusy
+    after waiting `wait_seconds` for another holder."""
+    # An int: Django's Redis cache stores ints as plain digits, which the release script
+    # can compare (it pickles anything else).
+    token = secrets.randbits(62)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.005
+    while not cache.add(key, token, hold_seconds):
+        if time.monotonic() > deadline:
+            raise LockBusy(key)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    try:
+        yield
+    finally:
+        client = redis_client()
+        if client is not None:
+            redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(key)], args=[token],
+                                                   client=client)
+        elif cache.get(key) == token:
+            cache.delete(key)

@@ -1,0 +1,164 @@
+"""Use cases of source accounts: create (one or a batch), update, delete, and stopping a
+feed at Xero. The partner API, the portal, admin and the demo all come through here,
+with typed values (the partner API's serializers read Codat's bodies)."""
+
+import logging
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.locks import locked_row
+from apps.core.refusals import Refused, item
+from apps.tenants.audit import audit_record
+from apps.xero_auth import client
+from apps.xero_auth.tokens import xero_call
+
+from .models import ACTIVE_FEED_STATUSES, FeedStatus, SourceAccount, SourceAccountStatus
+
+logger = logging.getLogger(__name__)
+
+REQUEST_INVALID = "The request made is not valid."
+SOURCE_ACCOUNT_DUPLICATE = "A source account with id '{id}' already exists for this connection."
+UPDATE_STATUS_ONLY_DISCONNECTED = "status can only be changed to 'disconnected'."
+UPDATE_BALANCE_CONNECTED = "balance cannot be changed while the account is connected."
+
+# Xero's two feed account types: BANK is every bank account but credit cards. A loan is a
+# liability with no statement lines Xero can reconcile as a bank account, so it has none.
+XERO_ACCOUNT_TYPES = {
+    "checking": "BANK",
+    "savings": "BANK",
+    "prepaidCard": "BANK",
+    "creditCard": "CREDITCARD",
+    "Debit": "BANK",
+    "Credit": "CREDITCARD",
+}
+# Update's way of saying "not sent, leave as it is".
+UNCHANGED = object()
+
+
+class SourceAccountRefused(Refused):
+    """The source account data breaks a rule; `errors` are itemised by field."""
+
+    def __init__(self, message=REQUEST_INVALID, *, errors=None):
+        super().__init__(message, errors=errors or [item(message)])
+
+
+class SourceAccountDuplicate(SourceAccountRefused):
+    """The partner's id is already used on this connection."""
+
+    def __init__(self, account_id: str):
+        super().__init__(errors=[item(SOURCE_ACCOUNT_DUPLICATE.format(id=account_id), item_id="id")])
+        self.account_id = account_id
+
+
+def xero_account_type(source_account) -> str:
+    """BANK or CREDITCARD: the kind of Xero bank account the source account feeds."""
+    return XERO_ACCOUNT_TYPES.get(source_account.account_type or "Debit", "BANK")
+
+
+def _audit(source_account, action, detail=""):
+    audit_record(company=str(source_account.connection.company_id), subject="source account",
+                 subject_id=source_account.account_id, action=action, detail=detail)
+
+
+def source_account_create(*, connection, api_version: str, account_id: str, currency: str = "",
+                          account_name: str | None = None, account_type: str | None = None,
+                          account_number: str | None = None, sort_code: str | None = None,
+                          balance: Decimal | None = None, routing_info: dict | None = None,
+                          account_info: dict | None = None) -> SourceAccount:
+    """A pending source account in the version (v1 or v2) the partner created it in. The
+    partner's id is unique per connection (SourceAccountDuplicate)."""
+    if connection.source_accounts.filter(account_id=account_id).exists():
+        raise SourceAccountDuplicate(account_id)
+    try:
+        with transaction.atomic():
+            account = SourceAccount.objects.create(
+                connection=connection, api_version=api_version, status=SourceAccountStatus.PENDING,
+                account_id=account_id, account_name=account_name, account_type=account_type,
+                account_number=account_number, sort_code=sort_code, currency=currency, balance=balance,
+                routing_info=routing_info, account_info=account_info)
+            _audit(account, "created", f"{account.account_name or ''} {account.currency}".strip())
+            return account
+    except IntegrityError:  # the same id created concurrently
+        raise SourceAccountDuplicate(account_id)
+
+
+def source_accounts_batch_create(*, connection, items: list) -> list:
+    """Create each source account on its own, whole or not at all. `items` holds, in the
+    partner's order, the keyword arguments of source_account_create or the Refused its
+    body already got; the answer holds the created account or the Refused, in order."""
+    outcomes = []
+    for fields in items:
+        if isinstance(fields, Refused):
+            outcomes.append(fields)
+            continue
+        try:
+            outcomes.append(source_account_create(connection=connection, **fields))
+        except SourceAccountRefused as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def source_account_update(*, source_account, account_name=UNCHANGED, balance=UNCHANGED,
+                          status=UNCHANGED) -> SourceAccount:
+    """Codat's update: accountName; status, only to `disconnected` (stops the feed at
+    Xero); balance, only while not connected."""
+    sa = source_account
+    errors = []
+    changes = {}
+    if account_name is not UNCHANGED and account_name != sa.account_name:
+        changes["account_name"] = account_name
+    if balance is not UNCHANGED and balance != sa.balance:
+        if sa.status == SourceAccountStatus.CONNECTED:
+            errors.append(item(UPDATE_BALANCE_CONNECTED, item_id="balance"))
+        else:
+            changes["balance"] = balance
+    disconnect = status not in (UNCHANGED, None, sa.status)
+    if disconnect and status != SourceAccountStatus.DISCONNECTED:
+        errors.append(item(UPDATE_STATUS_ONLY_DISCONNECTED, item_id="status"))
+    if errors:
+        raise SourceAccountRefused(errors=errors)
+    if disconnect:
+        # First, so that Xero being unavailable leaves the account untouched.
+        sa = feed_disconnect(source_account=sa)
+    if changes:
+        for attribute, value in changes.items():
+            setattr(sa, attribute, value)
+        sa.save(update_fields=[*changes, "modified_date"])
+        _audit(sa, "updated", ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in changes.items()))
+    return sa
+
+
+def source_account_delete(*, source_account) -> None:
+    """Remove the source account: an active feed is first deleted at Xero (the Xero bank
+    account and what was delivered to it stay); the account's feed rows go with it."""
+    _stop_feeds_at_xero(source_account)
+    _audit(source_account, "deleted")
+    source_account.delete()
+
+
+def feed_disconnect(*, source_account) -> SourceAccount:
+    """Stop the account's feed at Xero (DeleteRequests) and mark it and its feed
+    disconnected; the row and its history stay, so it can be mapped again."""
+    with locked_row(SourceAccount.objects, pk=source_account.pk) as sa:
+        _stop_feeds_at_xero(sa)
+        sa.feeds.filter(status__in=ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
+                                                                disconnected_at=timezone.now())
+        sa.mark_disconnected()
+        _audit(sa, "feed disconnected", "the Xero bank account and what was delivered to it stay")
+    return sa
+
+
+def _stop_feeds_at_xero(source_account):
+    ids = [str(f.xero_feed_connection_id) for f in source_account.feeds.all()
+           if f.status in ACTIVE_FEED_STATUSES and f.xero_feed_connection_id]
+    if not ids:
+        return
+    connection = source_account.connection
+    if not connection.is_linked:
+        # Without the organisation's consent nothing more can reach the feed; Xero drops the
+        # app's feeds when the company reconnects elsewhere. Nothing to ask Xero.
+        logger.info("Feeds %s of %s left at Xero: connection %s", ids, source_account, connection.status)
+        return
+    xero_call(connection, client.delete_feed_connections, feed_connection_ids=ids)

@@ -1,0 +1,79 @@
+"""Where a push's transactions are kept: the batch stored in one COPY, and which of a
+batch's ids Xero already took on the account."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import connections
+
+from .models import BankTransaction
+
+_DELIVERED_IDS_SQL = (
+    "SELECT t.transaction_id FROM feeds_banktransaction t "
+    "JOIN feeds_pushoperation o ON o.push_operation_key = t.push_operation_id "
+    "WHERE t.source_account_id = %s AND t.transaction_id = ANY(%s) AND o.delivered"
+)
+
+
+def delivered_ids(source_account, ids: list[str]) -> set[str]:
+    """Which of these transaction ids Xero already took on this account. On PostgreSQL
+    the ids go as one array parameter: a thousand placeholders cost more to build and
+    plan than the lookup itself."""
+    delivered = BankTransaction.objects.filter(source_account=source_account, push_operation__delivered=True)
+    if connections[delivered.db].vendor != "postgresql":
+        return set(delivered.filter(transaction_id__in=ids).values_list("transaction_id", flat=True))
+    with connections[delivered.db].cursor() as cursor:
+        cursor.execute(_DELIVERED_IDS_SQL, [source_account.pk, ids])
+        return {row[0] for row in cursor.fetchall()}
+
+
+class PushedTransaction(NamedTuple):
+    """A stored transaction as the answer shows it (the same attributes as BankTransaction)."""
+
+    transaction_id: str
+    date: datetime
+    description: str | None
+    counterparty: str | None
+    reference: str | None
+    reconciled: bool | None
+    amount: Decimal
+    balance: Decimal
+    transaction_type: str | None
+
+
+_COPY_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "description", "counterparty",
+                "reference", "reconciled", "amount", "balance", "transaction_type")
+
+
+def store_transactions(operation, source_account, transactions) -> list[PushedTransaction]:
+    """Insert the batch's rows. On PostgreSQL one COPY: for 1000 rows it is several times
+    faster than bulk_create, which prepares every field of every model instance in Python.
+    Other databases (the SQLite demo) use bulk_create."""
+    rows = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
+                              t.reconciled, t.amount, t.balance, t.transaction_type) for t in transactions]
+    db = connections[BankTransaction.objects.db]
+    if db.vendor != "postgresql":
+        BankTransaction.objects.bulk_create([
+            BankTransaction(push_operation=operation, source_account=source_account, **row._asdict()) for row in rows
+        ])
+        return rows
+    meta = BankTransaction._meta
+    columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
+    sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    with db.cursor() as cursor:
+        # This commit need not wait for the disk (flushing a batch's WAL is most of its
+        # cost): recording Xero's answer is a synchronous commit, which makes this one
+        # durable too before the partner hears anything. Lost in a database crash before
+        # that, it is a push the partner saw fail, and its resend carries the same
+        # Idempotency-Key, so Xero never takes it twice.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        with db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row((operation.pk, source_account.pk, *row))
+    return rows
+
+
+def stored_transactions(operation):
+    """The operation's stored transactions, oldest first, as the push keeps them."""
+    return list(operation.transactions.order_by("pk"))

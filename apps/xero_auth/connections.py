@@ -1,0 +1,149 @@
+"""Use cases of a company's Xero connection: create, link to an organisation, use the
+portal link, unlink, delete, and what Xero says about the organisation. The API, the
+portal, admin and commands all come through here."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.core import signing
+from django.db import transaction
+
+from apps.core.locks import locked_row
+from apps.core.refusals import Refused
+from apps.tenants.audit import audit_record
+from apps.tenants.models import Company, Partner
+
+from . import client
+from .models import LINK_LIFETIME, LINK_SALT, ConnectionStatus, XeroConnection
+from .refusals import (
+    CONNECTION_EXISTS,
+    LINK_INVALID,
+    ORG_LINKED_ELSEWHERE,
+    REVOKE_UNREACHABLE,
+    ConnectionRefused,
+    LinkInvalid,
+    OrganisationTaken,
+)
+from .tokens import xero_call
+
+logger = logging.getLogger(__name__)
+
+
+def _audit(connection, action, detail=""):
+    audit_record(company=str(connection.company_id), subject="connection", subject_id=connection.pk,
+                 action=action, detail=detail)
+
+
+def connection_create(*, company: Company) -> XeroConnection:
+    """A new PendingAuth connection; a company links one Xero organisation at a time."""
+    existing = company.connections.first()
+    if existing is not None:
+        raise ConnectionRefused(CONNECTION_EXISTS.format(id=existing.id))
+    connection = XeroConnection(company=company)
+    connection.rotate_link()
+    connection.save()
+    _audit(connection, "created", "waiting for the company to connect Xero")
+    return connection
+
+
+@transaction.atomic
+def connection_link(*, connection: XeroConnection, organisation: client.Tenant) -> XeroConnection:
+    """Link the connection to one consented organisation; refuse an organisation that
+    another company of the same partner already uses."""
+    # Serialise links per partner, so two companies cannot take one organisation at once.
+    Partner.objects.select_for_update().filter(pk=connection.company.partner_id).first()
+    other = (
+        XeroConnection.objects.filter(
+            company__partner_id=connection.company.partner_id,
+            tenant_id=organisation.tenant_id,
+            status__in=[ConnectionStatus.LINKED, ConnectionStatus.DEAUTHORIZED],
+        )
+        .exclude(pk=connection.pk)
+        .select_related("company")
+        .first()
+    )
+    if other is not None:
+        raise OrganisationTaken(ORG_LINKED_ELSEWHERE.format(org=organisation.tenant_name, company=other.company))
+    connection.mark_linked(tenant_id=organisation.tenant_id, tenant_name=organisation.tenant_name,
+                           xero_connection_id=organisation.id)
+    _audit(connection, "linked", f"to Xero organisation {connection.tenant_name}")
+    return connection
+
+
+def link_consume(*, token: str) -> XeroConnection:
+    """Check a portal link (signed, at most 24 hours old, not used before) and use it up."""
+    try:
+        payload = signing.loads(token, salt=LINK_SALT, max_age=LINK_LIFETIME)
+    except signing.BadSignature:
+        raise LinkInvalid(LINK_INVALID.format(partner="your bank"))
+    with transaction.atomic():
+        connection = (XeroConnection.objects.select_for_update().select_related("company__partner")
+                      .filter(pk=payload.get("c")).first())
+        if connection is None or not secrets.compare_digest(connection.link_nonce, payload.get("n", "")):
+            partner = connection.company.partner.brand_name if connection else "your bank"
+            raise LinkInvalid(LINK_INVALID.format(partner=partner))
+        connection.rotate_link()
+    return connection
+
+
+def _revoke_at_xero(connection):
+    """Revoke the connection's grant at Xero. Unreachable, the grant may still stand, so
+    the use case stops here (Refused, 503) and changes nothing."""
+    if not connection.refresh_token:
+        return
+    try:
+        client.revoke(refresh_token=connection.refresh_token)
+    except client.XeroUnavailable as exc:
+        raise Refused(REVOKE_UNREACHABLE.format(reason=exc), status=503, can_be_retried=True) from exc
+    except client.XeroRejected as exc:
+        # Xero answers 200 even for unknown tokens, so this is a refusal of our client:
+        # the company still wants to be disconnected; staff learn of it from the log.
+        logger.warning("Xero refused to revoke connection %s: %s", connection.id, exc)
+
+
+def connection_unlink(*, connection: XeroConnection) -> XeroConnection:
+    """Deauthorise without deleting: revoke and drop the tokens, keep the connection and
+    its feeds so the company can link again later. Under the row lock, so the token
+    revoked is the current one and a refresh racing with us cannot write tokens back."""
+    with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
+        _revoke_at_xero(locked)
+        locked.mark_unlinked()
+        _audit(locked, "unlinked", "access revoked at Xero; feeds and history kept")
+    for name in ("status", "access_token", "refresh_token", "access_token_expires_at", "updated"):
+        setattr(connection, name, getattr(locked, name))
+    return connection
+
+
+def connection_delete(*, connection: XeroConnection) -> None:
+    """Revoke at Xero, then remove the connection and everything under it."""
+    with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
+        _revoke_at_xero(locked)
+        _audit(locked, "deleted", "access revoked at Xero")
+        locked.delete()
+
+
+def company_connections_revoke(*, company: Company, **_) -> None:
+    """Revoke every connection of a company about to be deleted (tenants' company_deleting)."""
+    for connection in company.connections.all():
+        _revoke_at_xero(connection)
+
+
+@dataclass(frozen=True)
+class CompanyInformation:
+    company_name: str
+    base_currency: str
+    plan_type: str | None
+    multicurrency_enabled: bool
+    currencies: list[str]
+
+
+def company_information(*, connection: XeroConnection) -> CompanyInformation:
+    """The Xero organisation's name, base currency, multi-currency flag and currencies."""
+    organisation = xero_call(connection, client.get_organisation)
+    currencies = list(xero_call(connection, client.list_currencies))
+    base = organisation.base_currency
+    if base and base not in currencies:
+        currencies.insert(0, base)
+    return CompanyInformation(company_name=organisation.name, base_currency=base, plan_type=organisation.plan,
+                              multicurrency_enabled=len(currencies) > 1, currencies=currencies)

@@ -1,0 +1,38 @@
+"""What the connection use cases refuse, with the sentences tests assert against."""
+
+from apps.core.refusals import Refused, item
+
+CONNECTION_EXISTS = "This company already has a Xero connection ({id}); use its linkUrl to (re)connect."
+ORG_LINKED_ELSEWHERE = "The Xero organisation “{org}” is already connected to another company ({company})."
+OAUTH_EXPIRED = "This sign-in to Xero expired or did not start here. Please connect again."
+CONNECTION_NOT_LINKED = "The connection is {status}: the company must connect Xero again from the portal."
+LINK_INVALID = "This link has expired or has already been used. Ask {partner} for a new one, or sign in."
+XERO_NOT_CONNECTED_YET = "Xero is not connected yet."
+REVOKE_UNREACHABLE = "Xero could not be reached to revoke access: {reason}"
+
+
+class ConnectionRefused(Refused):
+    """A refusal about the connection's state, with a message for people."""
+
+    def __init__(self, message, **kwargs):
+        kwargs.setdefault("errors", [item(message)])
+        super().__init__(message, **kwargs)
+
+
+class ConnectionNotLinked(ConnectionRefused):
+    """The connection is not Linked, so nothing can be asked of Xero for it."""
+
+    def __init__(self, status):
+        super().__init__(CONNECTION_NOT_LINKED.format(status=status), errors=[], can_be_retried=False)
+
+
+class OrganisationTaken(ConnectionRefused):
+    pass
+
+
+class OAuthFailed(ConnectionRefused):
+    pass
+
+
+class LinkInvalid(ConnectionRefused):
+    pass

@@ -1,0 +1,113 @@
+"""A connection's Xero tokens: refreshed under a row lock (Xero rotates refresh tokens,
+so two racing refreshes would lose one), used for every call to Xero through xero_call,
+and kept alive by the beat task."""
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.core.locks import locked_row
+from apps.tenants.audit import XERO, audit_record
+
+from . import client
+from .models import ACCESS_TOKEN_MARGIN, ConnectionStatus, XeroConnection
+from .ratelimit import xero_slot
+from .refusals import XERO_NOT_CONNECTED_YET, ConnectionNotLinked, ConnectionRefused
+
+logger = logging.getLogger(__name__)
+
+# The beat task refreshes ahead of need; Xero drops refresh tokens unused for 60 days.
+BEAT_ACCESS_MARGIN = timedelta(minutes=10)
+REFRESH_TOKEN_MAX_IDLE = timedelta(days=50)
+
+
+def _deauthorized(connection: XeroConnection, exc: client.XeroError) -> None:
+    reason = next((p.type for p in exc.problems if p.type), "invalid_grant")
+    connection.mark_deauthorized(status_code=exc.status or 400, reason=reason)
+    audit_record(company=str(connection.company_id), subject="connection", subject_id=connection.pk,
+                 action="deauthorized", detail="Xero refused the refresh token (invalid_grant)", actor=XERO)
+    logger.warning("Connection %s deauthorised by Xero: %s", connection.id, exc)
+
+
+def token_refresh(*, connection_id, force=False, margin=None, idle_before=None,
+                  statuses=(ConnectionStatus.LINKED,)) -> XeroConnection:
+    """Refresh the connection's tokens if they expire within `margin` (or `force`), under a
+    row lock: Xero rotates refresh tokens, so two racing refreshes would lose one. Callers
+    that waited for the lock find the token already fresh and do not refresh again.
+    Only a connection in one of `statuses` is refreshed (Linked; the OAuth pick step also
+    refreshes a consent whose organisation is not picked yet)."""
+    margin = margin or ACCESS_TOKEN_MARGIN
+    with locked_row(XeroConnection.objects, pk=connection_id) as connection:
+        if connection is None:
+            raise ConnectionNotLinked("deleted")
+        if connection.status not in statuses:
+            raise ConnectionNotLinked(connection.status)
+        if connection.status != ConnectionStatus.LINKED and not connection.refresh_token:
+            raise ConnectionRefused(XERO_NOT_CONNECTED_YET)
+        idle = idle_before is not None and (connection.refresh_token_issued_at or idle_before) < idle_before
+        if not force and not idle and not connection.access_token_expiring(margin):
+            return connection
+        try:
+            tokens = client.refresh(refresh_token=connection.refresh_token)
+        except client.XeroAuthRevoked as exc:
+            if connection.status != ConnectionStatus.LINKED:
+                raise  # a consent not yet used: nothing to mark
+            # Recorded, then raised once the block has committed it.
+            _deauthorized(connection, exc)
+            deauthorized = exc
+        else:
+            connection.store_tokens(tokens)
+            connection.save()
+            return connection
+    raise ConnectionNotLinked(ConnectionStatus.DEAUTHORIZED) from deauthorized
+
+
+def access_token_for(connection: XeroConnection) -> str:
+    """A valid access token for a Linked connection, refreshed inline when it expires
+    within two minutes. Raises ConnectionNotLinked otherwise, so no call reaches Xero."""
+    if connection.status != ConnectionStatus.LINKED:
+        raise ConnectionNotLinked(connection.status)
+    if connection.access_token_expiring():
+        _take_fresh(connection, token_refresh(connection_id=connection.pk))
+    return connection.access_token
+
+
+def _take_fresh(connection, fresh) -> None:
+    connection.access_token = fresh.access_token
+    connection.refresh_token = fresh.refresh_token
+    connection.access_token_expires_at = fresh.access_token_expires_at
+
+
+def xero_call(connection: XeroConnection, fn, **kwargs):
+    """Call a client function with the connection's token and tenant, inside the
+    organisation's rate limit. A 401 gets one forced refresh and one retry."""
+    token = access_token_for(connection)
+    with xero_slot(connection.tenant_id):
+        try:
+            return fn(access_token=token, tenant_id=str(connection.tenant_id), **kwargs)
+        except client.XeroUnauthorized:
+            fresh = token_refresh(connection_id=connection.pk, force=True)
+            _take_fresh(connection, fresh)
+            return fn(access_token=fresh.access_token, tenant_id=str(connection.tenant_id), **kwargs)
+
+
+def refresh_expiring_tokens() -> int:
+    """The beat task's work: refresh every linked connection whose access token expires
+    within 10 minutes or whose refresh token has been idle for 50 days."""
+    now = timezone.now()
+    due = XeroConnection.objects.filter(status=ConnectionStatus.LINKED).filter(
+        access_token_expires_at__lt=now + BEAT_ACCESS_MARGIN
+    ) | XeroConnection.objects.filter(
+        status=ConnectionStatus.LINKED, refresh_token_issued_at__lt=now - REFRESH_TOKEN_MAX_IDLE
+    )
+    refreshed = 0
+    for connection_id, expires_at in due.values_list("pk", "access_token_expires_at").distinct():
+        try:
+            # Judged again under the lock: an inline refresh while we waited makes this a no-op.
+            fresh = token_refresh(connection_id=connection_id, margin=BEAT_ACCESS_MARGIN,
+                                  idle_before=now - REFRESH_TOKEN_MAX_IDLE)
+            refreshed += fresh.access_token_expires_at != expires_at
+        except (ConnectionRefused, client.XeroError) as exc:
+            logger.warning("Could not refresh connection %s: %s", connection_id, exc)
+    return refreshed
