@@ -1,19 +1,21 @@
 """Admin for staff: list pages run a constant number of queries whatever the row count,
 fields that would corrupt state are read-only, and tokens are never shown."""
 
-import uuid
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from apps.feeds.models import BankTransaction, FeedConnection, PushOperation, SourceAccount
-from apps.tenants.models import AuditEvent, PartnerApiKey
+from apps.feeds.models import BankTransaction, PushOperation
 from apps.xero_auth.models import XeroConnection
-from tests.factories import CompanyFactory, PartnerFactory
+from tests.factories import (
+    AuditEventFactory,
+    BankTransactionFactory,
+    FeedConnectionFactory,
+    PartnerApiKeyFactory,
+    XeroConnectionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,19 +34,12 @@ def staff(client):
 def make_rows(n):
     """n of every kind of row the admin lists."""
     for _ in range(n):
-        partner = PartnerFactory()
-        PartnerApiKey.issue(partner)
-        company = CompanyFactory(partner=partner)
-        xero = XeroConnection.objects.create(company=company, status="Linked", tenant_id=uuid.uuid4(),
-                                             access_token="secret-access", refresh_token="secret-refresh")
-        account = SourceAccount.objects.create(connection=xero, account_id=uuid.uuid4().hex, currency="GBP")
-        FeedConnection.objects.create(source_account=account, account_token=uuid.uuid4().hex[:20])
-        operation = PushOperation.objects.create(company=company, connection=xero, source_account=account,
-                                                 account_id=account.account_id, status="Failed")
-        BankTransaction.objects.create(push_operation=operation, source_account=account, transaction_id="t1",
-                                       date=timezone.now(), amount=Decimal(1), balance=Decimal(1))
-        AuditEvent.objects.create(company=company, subject="connection", subject_id=xero.pk, action="linked",
-                                  actor_kind="system", actor="system")
+        key = PartnerApiKeyFactory()
+        xero = XeroConnectionFactory(company__partner=key.partner, access_token="secret-access",
+                                     refresh_token="secret-refresh")
+        feed = FeedConnectionFactory(source_account__connection=xero, status="connecting")
+        BankTransactionFactory(push_operation__source_account=feed.source_account)
+        AuditEventFactory(company=xero.company, subject_id=xero.pk)
 
 
 def queries(client, path):

@@ -14,7 +14,6 @@ requests per operation, over 1000 in all."""
 import json
 import uuid
 from contextlib import contextmanager
-from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -31,7 +30,11 @@ from apps.feeds.models import BankTransaction, FeedConnection, PushOperation, Pu
 from apps.tenants.models import AuditEvent, Company, CompanyMembership, Partner
 from apps.xero_auth import connections
 from apps.xero_auth.models import XeroConnection
-from tests.factories import CompanyFactory
+from tests.factories import (
+    CompanyFactory,
+    PushOperationFactory,
+    SourceAccountFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -83,11 +86,8 @@ def seeded(partner_a):
     push operation; partner B's company must never be touched by A's requests."""
     company = CompanyFactory(partner=partner_a.partner, name="Fuzz Co")
     connection = connections.connection_create(company=company)
-    account = SourceAccount.objects.create(
-        connection=connection, account_id="acc-1", account_name="Current", account_type="checking",
-        account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("10.00"))
-    push = PushOperation.objects.create(company=company, connection=connection, source_account=account,
-                                        account_id=account.account_id, status=PushStatus.FAILED, status_code=400)
+    account = SourceAccountFactory(connection=connection, account_id="acc-1", account_name="Current")
+    push = PushOperationFactory(source_account=account)
     CompanyFactory(name="Someone else's")
     return {"companyId": str(company.pk), "connectionId": str(connection.pk), "accountId": account.account_id,
             "pushOperationKey": str(push.push_operation_key)}

@@ -1,7 +1,9 @@
 """Test helpers that drive the real flows against the embedded sandbox over HTTP:
 register the portal's app, run the OAuth dance through our own services, connect a
-feed through our own client."""
+feed through our own client, and read what "Xero" holds through the sandbox's public
+JSON views and control paths (never its tables)."""
 
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -10,6 +12,78 @@ from django.core.management import call_command
 
 UK = "Demo Company (UK)"
 AU = "Demo Company (AU)"
+
+
+def _sandbox(path: str, *, json=None):
+    """GET (or, with a JSON body, POST) one of the sandbox's public paths."""
+    url = f"{settings.XERO_API_URL}{path}"
+    response = requests.post(url, json=json, timeout=10) if json is not None else requests.get(url, timeout=10)
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def organisation(name: str = UK) -> dict:
+    """The sandbox organisation with its bank accounts, feeds, statements and delivered lines."""
+    return _sandbox(f"/organisations/{tenant_id(name)}.json")
+
+
+def xero_account(name: str, org: str = UK) -> dict:
+    """A sandbox bank account by name, or by id when `name` is one."""
+    accounts = _sandbox(f"/organisations/{tenant_id(org)}.json")["bankAccounts"]
+    return next(a for a in accounts if name in (a["name"], a["accountId"]))
+
+
+def live_feeds(account: dict | None = None, org: str = UK) -> list[dict]:
+    """The sandbox's feed connections that are not deleted (optionally those delivering to
+    one bank account, as xero_account gives it)."""
+    feeds = [f for f in _sandbox(f"/organisations/{tenant_id(org)}.json")["feedConnections"] if not f["deleted"]]
+    return [f for f in feeds if account is None or f["accountId"] == account["accountId"]]
+
+
+def delivered_lines(source_account) -> list[dict]:
+    """The statement lines the sandbox holds as delivered on the source account's feed."""
+    feed = source_account.feeds.first()
+    state = _sandbox(f"/organisations/{source_account.connection.tenant_id}.json")
+    return [line for line in state["statementLines"] if line["feedConnectionId"] == str(feed.xero_feed_connection_id)]
+
+
+def statements(org: str = UK) -> list[dict]:
+    """Every statement posted to the organisation's feeds, oldest first."""
+    return _sandbox(f"/organisations/{tenant_id(org)}.json")["statements"]
+
+
+def reject_statement(statement_id, detail: str) -> None:
+    """Xero refuses a statement after it answered PENDING."""
+    _sandbox("/_control/reject-statement", json={"statementId": str(statement_id), "detail": detail})
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def portal_app() -> dict:
+    """The sandbox's record of the portal's OAuth app (it counts refreshes)."""
+    return next(a for a in _sandbox("/apps.json")["apps"] if a["clientId"] == settings.XERO_CLIENT_ID)
+
+
+def grants() -> list[dict]:
+    return [g for app in _sandbox("/apps.json")["apps"] for g in app["grants"]]
+
+
+def grant(grant_id: str) -> dict:
+    return next(g for g in grants() if g["id"] == grant_id)
+
+
+def sandbox_grant(connection) -> dict:
+    """The sandbox grant that the connection's refresh token belongs to."""
+    token = _sha256(connection.refresh_token)
+    return next(g for g in grants() if any(t["tokenSha256"] == token for t in g["refreshTokens"]))
+
+
+def code_used(code: str) -> bool:
+    """Whether the sandbox has seen this authorisation code exchanged."""
+    digest = _sha256(code)
+    return any(c["used"] for g in grants() for c in g["authorizationCodes"] if c["codeSha256"] == digest)
 
 
 def sandbox_ready(base_url: str) -> None:
@@ -22,9 +96,8 @@ def sandbox_ready(base_url: str) -> None:
 
 
 def tenant_id(name: str) -> str:
-    from apps.xero_sandbox.models import Organisation
-
-    return str(Organisation.objects.get(name=name).tenant_id)
+    """The tenant id of the sandbox organisation with this name."""
+    return next(o["tenantId"] for o in _sandbox("/organisations.json")["organisations"] if o["name"] == name)
 
 
 def authorize(connection, *, tenants=(UK,)) -> tuple[dict, dict]:

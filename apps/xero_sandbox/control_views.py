@@ -15,6 +15,12 @@ only while settings.XERO_SANDBOX mounts the sandbox URLs, and need no token.
   ``{"tenantId", "clientId", "connectionsRemoved", "grantsRevoked"}`` (counts; 0 when
   nothing was connected); 400 ``{"error"}`` for a body without a GUID tenantId, 404
   ``{"error"}`` for an unknown tenant or clientId.
+- ``POST /xero-sandbox/_control/reject-statement`` with JSON ``{"statementId": "...",
+  "detail": "..."}`` (detail optional): Xero's own processing refuses a statement it had
+  answered PENDING. Its lines are no longer delivered, and GET Statements/{id} answers it
+  ``REJECTED`` with an ``invalid-request`` problem carrying the detail. Answers 200 with
+  the statement's ``{"id", "status", "errors"}``; 400 ``{"error"}`` for a body without a
+  GUID statementId, 404 for an unknown statement.
 """
 
 import json
@@ -25,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import faults, tokens
-from .models import Connection, Fault, Organisation, SandboxApp
+from .models import Connection, Fault, Organisation, SandboxApp, Statement
 from .problems import json_response
 
 
@@ -81,3 +87,25 @@ def disconnect(request):
             "grantsRevoked": revoked,
         }
     )
+
+
+REJECTED_DETAIL = "The statement could not be processed."
+
+
+@csrf_exempt
+@require_POST
+def reject_statement(request):
+    """POST: Xero rejects a statement after answering PENDING (module docstring)."""
+    try:
+        data = json.loads(request.body or b"{}")
+        statement_id = uuid.UUID(str(data["statementId"]))
+        detail = str(data.get("detail") or REJECTED_DETAIL)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return json_response({"error": "The body must be JSON with a GUID 'statementId'."}, 400)
+    statement = Statement.objects.filter(pk=statement_id).first()
+    if statement is None:
+        return json_response({"error": f"No statement has the id {statement_id}."}, 404)
+    statement.status = Statement.REJECTED
+    statement.errors = [{"type": "invalid-request", "title": "Invalid Request", "status": 400, "detail": detail}]
+    statement.save(update_fields=["status", "errors"])
+    return json_response({"id": str(statement.id), "status": statement.status, "errors": statement.errors})

@@ -13,7 +13,8 @@ JSON (``application/json``; GET only):
     {"tenantId": "6b1a9b9e-...", "name": "Demo Company (UK)", "baseCurrency": "GBP",
      "isMultiCurrency": true,
      "bankAccounts": [{"accountId": "...", "code": "090", "name": "Business Bank Account",
-                       "accountNumber": "20-00-00 12345678", "type": "BANK", "currency": "GBP"}],
+                       "accountNumber": "20-00-00 12345678", "type": "BANK", "currency": "GBP",
+                       "status": "ACTIVE"}],
      "feedConnections": [{"id": "...", "accountToken": "tok-1", "accountId": "...",
                           "status": "CONNECTED", "deleted": false}]}
 
@@ -24,6 +25,8 @@ JSON (``application/json``; GET only):
 
     "statements": [{"id": "...", "feedConnectionId": "...", "status": "DELIVERED",
                     "startDate": "2025-01-01", "endDate": "2025-01-31",
+                    "startBalance": {"amount": "100.0000", "creditDebitIndicator": "CREDIT"},
+                    "endBalance": {"amount": "150.0000", "creditDebitIndicator": "CREDIT"},
                     "statementLineCount": 1}],
     "statementLines": [{"transactionId": "t-1", "postedDate": "2025-01-02",
                         "amount": "50.0000", "creditDebitIndicator": "CREDIT",
@@ -36,6 +39,16 @@ JSON (``application/json``; GET only):
   the DELIVERED statements, in the same order and then as posted; ``amount`` is the
   stored decimal as a string (no float rounding), ``transactionId`` may be null. An
   unknown tenant answers 404 ``{"error": "..."}``.
+- ``GET /xero-sandbox/apps.json``: ``{"apps": [app, ...]}``, by client id, where an app is::
+
+    {"clientId": "...", "name": "...", "refreshCount": 3,
+     "grants": [{"id": "<auth event id>", "revoked": false, "refreshCount": 1,
+                 "tenantIds": ["6b1a9b9e-..."],
+                 "refreshTokens": [{"tokenSha256": "...", "used": true, "revoked": false}],
+                 "authorizationCodes": [{"codeSha256": "...", "used": true}]}]}
+
+  ``refreshCount`` counts successful refresh grants. Tokens and codes are given by the hex
+  SHA-256 of their value, never the value: a test hashes the one it holds to find it.
 """
 
 from django.db.models import Prefetch
@@ -43,7 +56,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from .models import BankAccount, FeedConnection, Organisation, Statement, StatementLine
+from .models import BankAccount, FeedConnection, Grant, Organisation, SandboxApp, Statement, StatementLine, sha256_hex
 from .problems import json_response
 
 
@@ -100,6 +113,7 @@ def _organisation_json(org: Organisation) -> dict:
                 "accountNumber": account.account_number,
                 "type": account.bank_account_type,
                 "currency": account.currency,
+                "status": account.status,
             }
             for account in org.bank_accounts.all()
         ],
@@ -152,6 +166,8 @@ def organisation_json(request, tenant_id):
                     "status": st.status,
                     "startDate": st.start_date.isoformat(),
                     "endDate": st.end_date.isoformat(),
+                    "startBalance": {"amount": str(st.start_balance), "creditDebitIndicator": st.start_indicator},
+                    "endBalance": {"amount": str(st.end_balance), "creditDebitIndicator": st.end_indicator},
                     "statementLineCount": st.line_count,
                 }
                 for st in statements
@@ -170,3 +186,37 @@ def organisation_json(request, tenant_id):
             ],
         }
     )
+
+
+@require_GET
+def apps_json(request):
+    """Every app with its grants, their organisations, tokens and codes (module docstring)."""
+    apps = SandboxApp.objects.order_by("client_id").prefetch_related(
+        Prefetch("grants", queryset=Grant.objects.order_by("created_at").prefetch_related(
+            "connections__organisation", "refresh_tokens", "codes")))
+    return json_response({"apps": [
+        {
+            "clientId": app.client_id,
+            "name": app.name,
+            "refreshCount": app.refresh_count,
+            "grants": [
+                {
+                    "id": str(grant.auth_event_id),
+                    "revoked": grant.revoked_at is not None,
+                    "refreshCount": grant.refresh_count,
+                    "tenantIds": [str(c.organisation.tenant_id) for c in grant.connections.all()],
+                    "refreshTokens": [
+                        {"tokenSha256": sha256_hex(t.token.encode()), "used": t.first_used_at is not None,
+                         "revoked": t.revoked_at is not None}
+                        for t in grant.refresh_tokens.all()
+                    ],
+                    "authorizationCodes": [
+                        {"codeSha256": sha256_hex(c.code.encode()), "used": c.used_at is not None}
+                        for c in grant.codes.all()
+                    ],
+                }
+                for grant in app.grants.all()
+            ],
+        }
+        for app in apps
+    ]})

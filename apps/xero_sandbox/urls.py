@@ -30,8 +30,10 @@ urlpatterns = [
     path("api.xro/2.0/Currencies", accounting_views.currencies, name="currencies"),
     path("_faults", control_views.fault_control, name="faults"),
     path("_control/disconnect", control_views.disconnect, name="control-disconnect"),
+    path("_control/reject-statement", control_views.reject_statement, name="control-reject-statement"),
     path("organisations/", state_views.organisation_list, name="organisations"),
     path("organisations/<uuid:tenant_id>/", state_views.organisation_detail, name="organisation-page"),
     path("organisations.json", state_views.organisations_json, name="organisations-json"),
+    path("apps.json", state_views.apps_json, name="apps-json"),
     path("organisations/<uuid:tenant_id>.json", state_views.organisation_json, name="organisation-json"),
 ]

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from apps.feeds.models import PushOperation
-from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url
+from tests.feeds.push_support import add_fault, batch, push_url
+from tests.xero_helpers import delivered_lines
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,4 +42,4 @@ def test_staff_retries_a_failed_push_from_admin(browser, live_server, partner_a,
 
     failed.refresh_from_db()
     assert failed.status == "Success"
-    assert delivered_lines(connected_account).count() == 4
+    assert len(delivered_lines(connected_account)) == 4

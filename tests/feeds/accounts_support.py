@@ -53,18 +53,3 @@ def create_account(partner, connection, **overrides):
     response = partner.post(accounts_url(connection), body, format="json")
     assert response.status_code == 200, response.json()
     return SourceAccount.objects.get(connection=connection, account_id=body["id"])
-
-
-def xero_account(name, org="Demo Company (UK)"):
-    """A sandbox bank account by name."""
-    from apps.xero_sandbox.models import BankAccount
-
-    return BankAccount.objects.get(organisation__name=org, name=name)
-
-
-def live_feeds(account=None):
-    """The sandbox's feed connections that are not deleted (optionally for one Xero account)."""
-    from apps.xero_sandbox.models import FeedConnection
-
-    feeds = FeedConnection.objects.filter(deleted_at__isnull=True)
-    return feeds.filter(bank_account=account) if account is not None else feeds

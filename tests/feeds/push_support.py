@@ -33,13 +33,6 @@ def push_url(account):
             f"{account.account_id}/bankTransactions")
 
 
-def delivered_lines(account):
-    """The statement lines the sandbox holds as delivered on the account's feed."""
-    from apps.xero_sandbox.models import StatementLine
-
-    feed = account.feeds.first()
-    return StatementLine.objects.filter(feed_connection_id=feed.xero_feed_connection_id,
-                                        statement__status="DELIVERED")
 
 
 def add_fault(base_url, **fault):

@@ -8,12 +8,11 @@ from django.utils import timezone
 
 from apps.feeds import mapping
 from apps.feeds.models import FeedConnection, FeedStatus, SourceAccount
-from apps.xero_sandbox.models import BankAccount
 from tests.factories import CompanyFactory
 from tests.feeds.push_support import add_fault
-from tests.xero_helpers import AU, link, sandbox_ready
+from tests.xero_helpers import AU, link, live_feeds, sandbox_ready, xero_account
 
-from .accounts_support import create_account, live_feeds, mapping_url, xero_account
+from .accounts_support import create_account, mapping_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +26,7 @@ def options_by_account(partner, connection):
 def map_account(partner, connection, source_id, target=None, **extra):
     body = {"sourceAccountId": source_id, **extra}
     if target is not None:
-        body["targetAccountId"] = str(target.account_id)
+        body["targetAccountId"] = target["accountId"]
     return partner.post(mapping_url(connection), body, format="json")
 
 
@@ -64,14 +63,14 @@ def test_it_maps_to_an_existing_xero_account_and_hides_it_from_other_options(par
     response = map_account(partner_a, linked_connection, "first", target, feedStartDate=f"{start}T00:00:00.000Z")
 
     assert response.status_code == 200, response.json()
-    assert response.json() == {"sourceAccountId": "first", "targetAccountId": str(target.account_id),
+    assert response.json() == {"sourceAccountId": "first", "targetAccountId": target["accountId"],
                                "status": "connected", "error": None}
     account = SourceAccount.objects.get(account_id="first")
     assert (account.status, account.feed_start_date) == ("connected", start)
     feed = account.feeds.get()
     assert (feed.status, feed.target_account_name) == ("connected", "Business Savings Account")
-    sandbox_feed = live_feeds(target).get()
-    assert (str(sandbox_feed.id), sandbox_feed.account_token) == (str(feed.xero_feed_connection_id),
+    [sandbox_feed] = live_feeds(target)
+    assert (sandbox_feed["id"], sandbox_feed["accountToken"]) == (str(feed.xero_feed_connection_id),
                                                                   feed.account_token)
     mappings = options_by_account(partner_a, linked_connection)
     assert mappings["first"]["targetAccountName"] == "Business Savings Account"
@@ -87,12 +86,12 @@ def test_without_a_target_xero_creates_an_account_named_after_the_source(partner
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "connected"
-    created = BankAccount.objects.get(account_id=response.json()["targetAccountId"])
-    assert created.name == "Partner Bank Everyday Account "  # Xero's 30-character accountName
-    assert (created.currency, created.bank_account_type) == ("GBP", "BANK")
+    created = xero_account(response.json()["targetAccountId"])
+    assert created["name"] == "Partner Bank Everyday Account "  # Xero's 30-character accountName
+    assert (created["currency"], created["type"]) == ("GBP", "BANK")
     account = SourceAccount.objects.get(account_id="new")
     assert account.feed_start_date == timezone.localdate()
-    assert account.feeds.get().target_account_name == created.name
+    assert account.feeds.get().target_account_name == created["name"]
 
 
 def test_a_credit_card_is_fed_with_its_last_four_digits(partner_a, linked_connection):
@@ -102,8 +101,8 @@ def test_a_credit_card_is_fed_with_its_last_four_digits(partner_a, linked_connec
     response = map_account(partner_a, linked_connection, "card")
 
     assert response.json()["status"] == "connected", response.json()
-    created = BankAccount.objects.get(account_id=response.json()["targetAccountId"])
-    assert (created.bank_account_type, created.account_number) == ("CREDITCARD", "9876")
+    created = xero_account(response.json()["targetAccountId"])
+    assert (created["type"], created["accountNumber"]) == ("CREDITCARD", "9876")
 
 
 def test_xero_refusing_the_same_account_twice_comes_back_as_failed(partner_a, linked_connection):
@@ -116,12 +115,12 @@ def test_xero_refusing_the_same_account_twice_comes_back_as_failed(partner_a, li
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["status"], body["targetAccountId"]) == ("Failed", str(target.account_id))
+    assert (body["status"], body["targetAccountId"]) == ("Failed", target["accountId"])
     assert "already has a feed connection" in body["error"]
     account = SourceAccount.objects.get(account_id="two")
     assert account.status == "pending"
     assert account.feeds.get().status == FeedStatus.REFUSED
-    assert live_feeds(target).count() == 1
+    assert len(live_feeds(target)) == 1
 
 
 def test_a_foreign_currency_in_an_organisation_without_multi_currency_fails(partner_a, xero_on_live_server):
@@ -141,13 +140,13 @@ def test_a_foreign_currency_in_an_organisation_without_multi_currency_fails(part
 def test_an_already_connected_account_fails_without_asking_xero(partner_a, linked_connection):
     create_account(partner_a, linked_connection, id="acc")
     map_account(partner_a, linked_connection, "acc")
-    feeds_at_xero = live_feeds().count()
+    feeds_at_xero = len(live_feeds())
 
     response = map_account(partner_a, linked_connection, "acc", xero_account("Business Bank Account"))
 
     assert response.json()["status"] == "Failed"
     assert response.json()["error"] == mapping.MAPPING_ALREADY_CONNECTED
-    assert live_feeds().count() == feeds_at_xero
+    assert len(live_feeds()) == feeds_at_xero
 
 
 @pytest.mark.parametrize("days", [-1, 367])
@@ -160,7 +159,7 @@ def test_the_feed_start_date_is_within_the_last_year(partner_a, linked_connectio
     assert response.status_code == 400
     assert response.json()["validation"]["errors"][0] == {
         "itemId": "feedStartDate", "message": mapping.MAPPING_START_DATE_RANGE, "validatorName": None}
-    assert not live_feeds().exists()
+    assert not live_feeds()
 
 
 def test_an_unknown_source_account_is_refused(partner_a, linked_connection):
@@ -180,7 +179,7 @@ def test_xero_unavailable_is_a_503_and_changes_nothing(partner_a, linked_connect
     assert response.json()["canBeRetried"] == "True"
     assert SourceAccount.objects.get(account_id="acc").status == "pending"
     assert not FeedConnection.objects.exists()
-    assert not live_feeds().exists()
+    assert not live_feeds()
 
 
 def test_xero_rate_limit_is_a_429_with_retry_after(partner_a, linked_connection, xero_on_live_server):

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.feeds.models import BankTransaction, PushOperation, SourceAccount
 from apps.xero_auth.models import XeroConnection
-from tests.feeds.push_support import add_fault, batch, delivered_lines, push_url, read_operation
+from tests.feeds.push_support import add_fault, batch, push_url, read_operation
+from tests.xero_helpers import delivered_lines, portal_app, reject_statement, statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +31,7 @@ def test_a_push_is_taken_by_xero_and_reads_back_as_success_with_the_created_line
     assert body["statusCode"] == 202
     assert body["changes"] == []
     assert [t["id"] for t in body["data"]["transactions"]] == ["t1", "t2", "t3"]
-    assert delivered_lines(connected_account).count() == 3
+    assert len(delivered_lines(connected_account)) == 3
     assert SourceAccount.objects.get(pk=connected_account.pk).balance == Decimal("996.25")
 
     read = read_operation(partner_a, connected_account, body["pushOperationKey"])
@@ -46,7 +47,7 @@ def test_a_batch_already_delivered_answers_success_without_a_new_statement(partn
     assert again.status_code == 200
     assert again.json()["status"] == "Success"
     assert "already delivered" in again.json()["validation"]["warnings"][0]["message"]
-    assert delivered_lines(connected_account).count() == 3
+    assert len(delivered_lines(connected_account)) == 3
 
 
 def test_a_batch_mixing_delivered_and_new_ids_is_refused_naming_them(partner_a, connected_account):
@@ -55,7 +56,7 @@ def test_a_batch_mixing_delivered_and_new_ids_is_refused_naming_them(partner_a, 
     response = push(partner_a, connected_account, mixed)
     assert response.status_code == 400
     assert [e["itemId"] for e in response.json()["validation"]["errors"]] == ["t2"]
-    assert delivered_lines(connected_account).count() == 2
+    assert len(delivered_lines(connected_account)) == 2
 
 
 def test_a_gap_in_balances_is_delivered_with_a_warning(partner_a, connected_account):
@@ -106,7 +107,7 @@ def test_faults_are_retryable_and_a_resend_leaves_one_copy(partner_a, connected_
     assert resend.json()["status"] in ("Pending", "Success")
     assert read_operation(partner_a, connected_account, resend.json()["pushOperationKey"])["status"] == "Success"
     lines = delivered_lines(connected_account)
-    assert sorted(lines.values_list("transaction_id", flat=True)) == sorted(t["id"] for t in transactions)
+    assert sorted(line["transactionId"] for line in lines) == sorted(t["id"] for t in transactions)
 
 
 def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a, connected_account, live_server):
@@ -119,10 +120,10 @@ def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a
     connection = XeroConnection.objects.get(pk=connected_account.connection_id)
     assert connection.status == "Deauthorized"
     assert connection.data_connection_errors[0]["status"] == "Active"
-    assert delivered_lines(connected_account).count() == 0
+    assert len(delivered_lines(connected_account)) == 0
     # Resending before the company reconnects changes nothing.
     assert push(partner_a, connected_account, transactions).status_code == 400
-    assert delivered_lines(connected_account).count() == 0
+    assert len(delivered_lines(connected_account)) == 0
 
 
 def test_a_pending_statement_is_asked_again_when_the_operation_is_read(partner_a, connected_account, live_server):
@@ -152,16 +153,13 @@ def test_a_pending_push_from_before_delivery_was_recorded_is_completed_when_read
 
 def test_a_statement_xero_rejects_after_taking_it_fails_and_is_no_longer_counted_delivered(partner_a,
                                                                                            connected_account):
-    from apps.xero_sandbox.models import Statement
-
     transactions = batch(2)
     body = push(partner_a, connected_account, transactions).json()
     assert body["status"] == "Pending"
     assert SourceAccount.objects.get(pk=connected_account.pk).last_end_balance == Decimal("997.50")
     # Xero's own processing refuses the statement after the 202.
-    problem = {"type": "invalid-request", "title": "Invalid Request", "status": 400,
-               "detail": "The statement could not be processed."}
-    Statement.objects.filter(status="DELIVERED").update(status="REJECTED", errors=[problem])
+    reject_statement(PushOperation.objects.get(pk=body["pushOperationKey"]).xero_statement_id,
+                     "The statement could not be processed.")
 
     read = read_operation(partner_a, connected_account, body["pushOperationKey"])
     assert read["status"] == "Failed"
@@ -173,7 +171,7 @@ def test_a_statement_xero_rejects_after_taking_it_fails_and_is_no_longer_counted
     assert resend.status_code == 200, resend.content
     assert resend.json()["validation"]["warnings"] == []
     assert read_operation(partner_a, connected_account, resend.json()["pushOperationKey"])["status"] == "Failed"
-    assert delivered_lines(connected_account).count() == 0
+    assert len(delivered_lines(connected_account)) == 0
 
 
 def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partner_a, connected_account, live_server):
@@ -194,13 +192,11 @@ def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partne
     assert sorted(r.status_code for r in results) == [200] * 20, [r.text for r in results if r.status_code != 200]
     assert all(r.json()["status"] == "Pending" for r in results)
     lines = delivered_lines(connected_account)
-    assert lines.count() == 200
-    assert len(set(lines.values_list("transaction_id", flat=True))) == 200
+    assert len(lines) == 200
+    assert len({line["transactionId"] for line in lines}) == 200
 
-    from apps.xero_sandbox.models import Statement
-
-    at_xero = list(Statement.objects.filter(status="DELIVERED").order_by("created_at").values_list("id", flat=True))
-    ours = list(PushOperation.objects.order_by("requested_on").values_list("xero_statement_id", flat=True))
+    at_xero = [s["id"] for s in statements() if s["status"] == "DELIVERED"]
+    ours = [str(k) for k in PushOperation.objects.order_by("requested_on").values_list("xero_statement_id", flat=True)]
     assert at_xero == ours
 
 
@@ -226,30 +222,26 @@ def test_past_our_per_organisation_limit_the_partner_gets_429_and_xero_is_not_ca
                                                                                      settings):
     from django.core.cache import cache
 
-    from apps.xero_sandbox.models import Statement
-
     cache.clear()  # forget the calls that set the feed up
     # A push costs one call (post the statement); allow one push a minute.
     settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_per_minute": 1}
     assert push(partner_a, connected_account, batch(2)).json()["status"] == "Pending"
-    statements_before = Statement.objects.count()
+    statements_before = len(statements())
     response = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("997.50")))
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
     assert response.json()["canBeRetried"] == "True"
-    assert Statement.objects.count() == statements_before
+    assert len(statements()) == statements_before
 
 
 def test_an_access_token_about_to_expire_is_refreshed_inline_during_a_push(partner_a, connected_account):
     from django.utils import timezone
 
-    from apps.xero_sandbox.models import SandboxApp
-
     XeroConnection.objects.filter(pk=connected_account.connection_id).update(
         access_token_expires_at=timezone.now() + timezone.timedelta(seconds=60))
-    refreshes = SandboxApp.objects.get().refresh_count
+    refreshes = portal_app()["refreshCount"]
     assert push(partner_a, connected_account, batch(2)).json()["status"] == "Pending"
-    assert SandboxApp.objects.get().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1
     assert XeroConnection.objects.get(pk=connected_account.connection_id).access_token_expires_at > \
         timezone.now() + timezone.timedelta(minutes=25)
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from apps.feeds.models import PushOperation, SourceAccount
-from tests.feeds.push_support import batch, delivered_lines
+from tests.feeds.push_support import batch
+from tests.xero_helpers import delivered_lines, statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,11 +27,13 @@ def test_a_1000_transaction_push_is_delivered_once_with_the_right_balances(codat
     assert len(result.data.transactions) == 1000
 
     lines = delivered_lines(account)
-    assert lines.count() == 1000
-    assert sorted(lines.values_list("transaction_id", flat=True)) == sorted(t["id"] for t in transactions)
-    statement = lines.first().statement
-    assert statement.start_balance == Decimal("1000.00")
-    assert statement.end_balance == Decimal("250.00")
+    assert len(lines) == 1000
+    assert sorted(line["transactionId"] for line in lines) == sorted(t["id"] for t in transactions)
+    [statement] = [s for s in statements() if s["id"] == lines[0]["statementId"]]
+    assert (Decimal(statement["startBalance"]["amount"]), statement["startBalance"]["creditDebitIndicator"]) == (
+        Decimal("1000.00"), "CREDIT")
+    assert (Decimal(statement["endBalance"]["amount"]), statement["endBalance"]["creditDebitIndicator"]) == (
+        Decimal("250.00"), "CREDIT")
     account = SourceAccount.objects.get(pk=account.pk)
     assert account.balance == Decimal("250.00")
     assert account.last_end_balance == Decimal("250.00")

@@ -1,16 +1,15 @@
 """Each validation rule refuses the batch with a 400 ErrorMessage naming the transaction
 and the rule, before anything reaches Xero; only the failed operation is stored."""
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from apps.feeds.models import BankTransaction, FeedConnection, FeedStatus, PushOperation, SourceAccount
+from apps.feeds.models import BankTransaction, PushOperation, SourceAccount
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
-from tests.factories import CompanyFactory
+from tests.factories import FeedConnectionFactory
 from tests.feeds.push_support import batch, push_url
 
 pytestmark = pytest.mark.django_db
@@ -20,15 +19,9 @@ pytestmark = pytest.mark.django_db
 def account(partner_a):
     """A connected account on a Linked connection. Its organisation is never called:
     every batch here is refused before that."""
-    company = CompanyFactory(partner=partner_a.partner)
-    connection = XeroConnection.objects.create(
-        company=company, status=ConnectionStatus.LINKED, tenant_id=uuid.uuid4(), access_token="unused",
-        refresh_token="unused", access_token_expires_at=timezone.now() + timedelta(minutes=30))
-    account = SourceAccount.objects.create(connection=connection, account_id="acc-1", account_name="Current",
-                                           account_type="checking", currency="GBP", status="connected")
-    FeedConnection.objects.create(source_account=account, xero_feed_connection_id=uuid.uuid4(), account_token="t",
-                                  status=FeedStatus.CONNECTED)
-    return account
+    feed = FeedConnectionFactory(source_account__connection__company__partner=partner_a.partner,
+                                 source_account__account_id="acc-1", source_account__account_name="Current")
+    return feed.source_account
 
 
 def push(partner, account, transactions, account_id=None):

@@ -5,8 +5,9 @@ import pytest
 
 from apps.feeds.models import FeedConnection, SourceAccount
 from tests.feeds.push_support import add_fault
+from tests.xero_helpers import live_feeds, organisation, xero_account
 
-from .accounts_support import accounts_url, create_account, live_feeds, mapping_url, xero_account
+from .accounts_support import accounts_url, create_account, mapping_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,7 +18,7 @@ def mapped(partner_a, linked_connection):
     account = create_account(partner_a, linked_connection, id="acc")
     target = xero_account("Business Bank Account")
     response = partner_a.post(mapping_url(linked_connection),
-                              {"sourceAccountId": "acc", "targetAccountId": str(target.account_id)}, format="json")
+                              {"sourceAccountId": "acc", "targetAccountId": target["accountId"]}, format="json")
     assert response.json()["status"] == "connected", response.json()
     return account, target
 
@@ -30,9 +31,10 @@ def test_deleting_a_connected_account_stops_the_feed_at_xero(partner_a, linked_c
     assert response.status_code == 204
     assert not SourceAccount.objects.filter(pk=account.pk).exists()
     assert not FeedConnection.objects.exists()
-    assert not live_feeds(target).exists()
-    assert target.feed_connections.get().status == "DELETED"
-    assert xero_account("Business Bank Account").status == "ACTIVE"
+    assert not live_feeds(target)
+    [feed] = [f for f in organisation()["feedConnections"] if f["accountId"] == target["accountId"]]
+    assert feed["status"] == "DELETED"
+    assert xero_account("Business Bank Account")["status"] == "ACTIVE"
 
 
 def test_deleting_a_pending_account_needs_no_xero(partner_a, connection):
@@ -51,7 +53,7 @@ def test_xero_unavailable_leaves_the_account_and_its_feed(partner_a, linked_conn
     assert response.status_code == 503
     account.refresh_from_db()
     assert account.status == "connected"
-    assert live_feeds(target).exists()
+    assert live_feeds(target)
 
 
 def test_patching_status_to_disconnected_stops_the_feed_and_keeps_the_row(partner_a, linked_connection, mapped):
@@ -65,10 +67,10 @@ def test_patching_status_to_disconnected_stops_the_feed_and_keeps_the_row(partne
     account.refresh_from_db()
     assert account.status == "disconnected"
     assert account.feeds.get().status == "disconnected"
-    assert not live_feeds(target).exists()
+    assert not live_feeds(target)
     # Disconnected, it may be mapped again: the Xero account is an option once more.
     options = partner_a.get(mapping_url(linked_connection)).json()[0]["targetAccountOptions"]
-    assert str(target.account_id) in {o["id"] for o in options}
+    assert target["accountId"] in {o["id"] for o in options}
     again = partner_a.post(mapping_url(linked_connection),
-                           {"sourceAccountId": "acc", "targetAccountId": str(target.account_id)}, format="json")
+                           {"sourceAccountId": "acc", "targetAccountId": target["accountId"]}, format="json")
     assert again.json()["status"] == "connected", again.json()

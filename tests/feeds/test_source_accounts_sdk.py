@@ -7,8 +7,7 @@ import pytest
 from codat_bankfeeds.models import errors
 
 from apps.feeds.models import SourceAccount
-
-from .accounts_support import live_feeds, xero_account
+from tests.xero_helpers import live_feeds, xero_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,10 +55,10 @@ def test_the_sdk_runs_source_accounts_and_mapping(codat_sdk, linked_connection):
     listed = {a.id: a for a in codat_sdk.source_accounts.list(request=where)}
     assert listed["sdk-1"].status == "connected"
     assert listed["sdk-1"].feed_start_date is not None
-    assert live_feeds(xero_account("Business Bank Account")).exists()
+    assert live_feeds(xero_account("Business Bank Account"))
 
     assert codat_sdk.source_accounts.delete(request={**where, "account_id": "sdk-1"}) is None
-    assert not live_feeds(xero_account("Business Bank Account")).exists()
+    assert not live_feeds(xero_account("Business Bank Account"))
     assert not SourceAccount.objects.filter(account_id="sdk-1").exists()
 
 

@@ -1,18 +1,22 @@
-"""Partner isolation: every operation of /api/schema/ that names a company answers partner
-B with a 404 for partner A's real company, connection, account and push operation — the
-same answer as for an id that does not exist — and leaves A's data as it was."""
+"""Partner isolation, the one suite: every operation of /api/schema/ that names a company
+answers partner B with a 404 for partner A's real company, connection, account and push
+operation — the same answer as for an id that does not exist — and leaves A's data as it
+was; malformed ids and another connection's account are the same 404."""
 
 import uuid
-from decimal import Decimal
 
 import pytest
 import yaml
 
-from apps.feeds.models import PushOperation, PushStatus, SourceAccount
+from apps.feeds.models import PushOperation, SourceAccount
 from apps.tenants.models import Company
 from apps.xero_auth import connections
 from apps.xero_auth.models import XeroConnection
-from tests.factories import CompanyFactory
+from tests.factories import (
+    CompanyFactory,
+    PushOperationFactory,
+)
+from tests.feeds.accounts_support import accounts_url, batch_url, create_account, mapping_url, v2_body
 
 pytestmark = pytest.mark.django_db
 
@@ -48,11 +52,7 @@ OPERATIONS = _schema_operations()
 def a_data(partner_a):
     company = CompanyFactory(partner=partner_a.partner, name="Alpha's customer")
     connection = connections.connection_create(company=company)
-    account = SourceAccount.objects.create(
-        connection=connection, account_id="acc-1", account_name="Current", account_type="checking",
-        account_number="12345678", sort_code="40-00-00", currency="GBP", balance=Decimal("10.00"))
-    push = PushOperation.objects.create(company=company, connection=connection, source_account=account,
-                                        account_id="acc-1", status=PushStatus.FAILED, status_code=400)
+    push = PushOperationFactory(source_account__connection=connection, source_account__account_id="acc-1")
     return {"companyId": company.pk, "connectionId": connection.pk, "accountId": "acc-1",
             "pushOperationKey": push.push_operation_key}
 
@@ -88,3 +88,51 @@ def test_another_partners_ids_are_not_found(partner_a, partner_b, a_data, operat
 def test_another_partners_companies_are_not_listed(partner_a, partner_b, a_data):
     assert partner_b.get("/api/companies").json()["results"] == []
     assert partner_b.get("/api/companies", {"query": "name~Alpha"}).json()["totalResults"] == 0
+
+
+@pytest.fixture
+def a_connection(partner_a):
+    """A PendingAuth connection of a company of partner A."""
+    return connections.connection_create(company=CompanyFactory(partner=partner_a.partner, name="Source Co"))
+
+
+def account_calls(connection, account_id="acc"):
+    return [
+        ("get", accounts_url(connection), None),
+        ("post", accounts_url(connection), v2_body(id="new")),
+        ("post", batch_url(connection), [v2_body(id="new")]),
+        ("patch", accounts_url(connection, account_id), {"accountName": "Mine now"}),
+        ("delete", accounts_url(connection, account_id), None),
+        ("get", mapping_url(connection), None),
+        ("post", mapping_url(connection), {"sourceAccountId": account_id}),
+    ]
+
+
+def test_another_partners_connection_is_not_found_for_accounts_and_mapping(partner_a, partner_b, a_connection):
+    account = create_account(partner_a, a_connection, id="acc")
+
+    for method, url, body in account_calls(a_connection):
+        response = getattr(partner_b, method)(url, body, format="json")
+        assert response.status_code == 404, (method, url)
+        assert response.json()["statusCode"] == 404
+    account.refresh_from_db()
+    assert account.account_name == "Business Current"
+    assert a_connection.source_accounts.count() == 1
+
+
+@pytest.mark.parametrize("part", ["company", "connection"])
+def test_malformed_ids_are_not_found(partner_a, a_connection, part):
+    url = accounts_url(a_connection)
+    url = url.replace(str(a_connection.company_id) if part == "company" else str(a_connection.id), "not-a-uuid")
+
+    assert partner_a.get(url).status_code == 404
+    assert partner_a.post(url.replace("connectionInfo/bankFeedAccounts", "bankFeedAccounts/mapping"),
+                          {"sourceAccountId": "x"}, format="json").status_code == 404
+
+
+def test_an_account_of_another_connection_is_not_found(partner_a, a_connection):
+    other = connections.connection_create(company=CompanyFactory(partner=partner_a.partner))
+    create_account(partner_a, other, id="acc")
+
+    assert partner_a.patch(accounts_url(a_connection, "acc"), {"accountName": "x"}, format="json").status_code == 404
+    assert partner_a.delete(accounts_url(a_connection, "acc")).status_code == 404

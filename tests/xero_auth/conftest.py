@@ -8,7 +8,6 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-from django.conf import settings
 
 from tests.factories import CompanyFactory
 from tests.xero_helpers import UK, sandbox_ready
@@ -64,20 +63,6 @@ def company(partner_a):
     return CompanyFactory(partner=partner_a.partner, name="Acme Coffee Ltd")
 
 
-def portal_app():
-    """The sandbox's record of the portal's OAuth app (it counts refreshes)."""
-    from apps.xero_sandbox.models import SandboxApp
-
-    return SandboxApp.objects.get(client_id=settings.XERO_CLIENT_ID)
-
-
-def sandbox_grant(connection):
-    """The sandbox grant that the connection's refresh token belongs to."""
-    from apps.xero_sandbox.models import RefreshToken
-
-    return RefreshToken.objects.select_related("grant").get(token=connection.refresh_token).grant
-
-
 def connections_url(company_id, connection_id=None, suffix=""):
     url = f"/api/companies/{company_id}/connections"
     if connection_id:
@@ -85,4 +70,4 @@ def connections_url(company_id, connection_id=None, suffix=""):
     return url
 
 
-__all__ = ["UK", "Browser", "connections_url", "portal_app", "sandbox_grant"]
+__all__ = ["UK", "Browser", "connections_url"]

@@ -5,7 +5,7 @@ import pytest
 
 from apps.xero_auth import connections, oauth, refusals
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
-from apps.xero_sandbox.models import AuthorizationCode
+from tests import xero_helpers
 from tests.factories import CompanyFactory
 from tests.xero_helpers import AU, UK, authorize, link
 
@@ -18,7 +18,7 @@ def pending(sandbox, company):
 
 
 def code_used(query) -> bool:
-    return AuthorizationCode.objects.get(code=query["code"]).used_at is not None
+    return xero_helpers.code_used(query["code"])
 
 
 def assert_not_connected(connection):

@@ -11,8 +11,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from apps.xero_auth.models import XeroConnection
-
-from .conftest import portal_app
+from tests.xero_helpers import portal_app
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -44,7 +43,7 @@ def test_the_worker_refreshes_an_expiring_token_through_the_broker(celery_app, l
 
     XeroConnection.objects.filter(pk=linked_connection.pk).update(
         access_token_expires_at=timezone.now() + timedelta(minutes=5))
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
     task_postrun.connect(close_db, weak=False)
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
@@ -55,7 +54,7 @@ def test_the_worker_refreshes_an_expiring_token_through_the_broker(celery_app, l
     finally:
         task_postrun.disconnect(close_db)
 
-    assert portal_app().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1
     stored = XeroConnection.objects.get(pk=linked_connection.pk)
     assert stored.access_token != linked_connection.access_token
     assert stored.access_token_expires_at > timezone.now() + timedelta(minutes=29)

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from apps.xero_auth import client, connections, refusals, tokens
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
-from apps.xero_sandbox.models import RefreshToken
 from tests.factories import CompanyFactory
-from tests.xero_helpers import AU, UK, link
+from tests.xero_helpers import AU, UK, link, portal_app, sandbox_grant
+from tests.xero_helpers import grant as grant_of
 
-from .conftest import connections_url, portal_app, sandbox_grant
+from .conftest import connections_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,12 +35,12 @@ def fault(base, **body):
 
 def test_a_token_expiring_within_two_minutes_is_refreshed_before_the_call(linked_connection):
     connection = expire_in(linked_connection, timedelta(seconds=90))
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
 
     token = tokens.access_token_for(connection)
 
     assert token != linked_connection.access_token
-    assert portal_app().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1
     stored = XeroConnection.objects.get(pk=connection.pk)
     assert stored.access_token == token
     assert stored.access_token_expires_at > timezone.now() + timedelta(minutes=29)
@@ -48,15 +48,15 @@ def test_a_token_expiring_within_two_minutes_is_refreshed_before_the_call(linked
 
 def test_a_token_with_more_than_two_minutes_left_is_used_as_it_is(linked_connection):
     connection = expire_in(linked_connection, timedelta(minutes=3))
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
 
     assert tokens.access_token_for(connection) == linked_connection.access_token
-    assert portal_app().refresh_count == refreshes
+    assert portal_app()["refreshCount"] == refreshes
 
 
 def test_ten_callers_needing_a_token_at_once_cause_exactly_one_refresh(linked_connection):
     expire_in(linked_connection, timedelta(minutes=1))
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
     start = threading.Barrier(10)
     issued, errors = [], []
 
@@ -78,7 +78,7 @@ def test_ten_callers_needing_a_token_at_once_cause_exactly_one_refresh(linked_co
         thread.join(timeout=30)
 
     assert errors == []
-    assert portal_app().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1
     stored = XeroConnection.objects.get(pk=linked_connection.pk)
     assert issued == [stored.access_token] * 10
     assert stored.access_token != linked_connection.access_token
@@ -87,11 +87,10 @@ def test_ten_callers_needing_a_token_at_once_cause_exactly_one_refresh(linked_co
 
 
 def test_a_refresh_token_past_its_grace_deauthorizes_the_connection_and_the_partner_sees_why(
-        linked_connection, codat_sdk):
-    # We used this refresh token 31 minutes ago and never stored its successor: Xero's
-    # grace is over, so it answers invalid_grant.
-    RefreshToken.objects.filter(token=linked_connection.refresh_token).update(
-        first_used_at=timezone.now() - timedelta(minutes=31))
+        linked_connection, codat_sdk, live_server):
+    # We used this refresh token over 30 minutes ago and never stored its successor: Xero's
+    # grace is over, so it answers invalid_grant (the sandbox's own tests cover the grace).
+    fault(live_server.url, operation="connect/token", mode="invalid_grant")
     connection = expire_in(linked_connection, timedelta(minutes=1))
 
     with pytest.raises(refusals.ConnectionNotLinked, match="Deauthorized"):
@@ -112,7 +111,7 @@ def test_a_deauthorized_connection_makes_no_more_calls_to_xero(linked_connection
     fault(live_server.url, operation="connect/token", mode="invalid_grant")
     with pytest.raises(refusals.ConnectionNotLinked):
         tokens.token_refresh(connection_id=linked_connection.pk, force=True)
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
 
     info = partner_a.get(connections_url(linked_connection.company_id, linked_connection.id, "/bankFeeds/info"))
 
@@ -121,13 +120,12 @@ def test_a_deauthorized_connection_makes_no_more_calls_to_xero(linked_connection
     assert tokens.refresh_expiring_tokens() == 0
     with pytest.raises(refusals.ConnectionNotLinked):
         tokens.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
-    assert portal_app().refresh_count == refreshes
+    assert portal_app()["refreshCount"] == refreshes
     assert requests.get(f"{live_server.url}/xero-sandbox/_faults", timeout=10).json()["faults"] == []
 
 
-def test_reconnecting_a_deauthorized_connection_resolves_its_error(linked_connection):
-    RefreshToken.objects.filter(token=linked_connection.refresh_token).update(
-        first_used_at=timezone.now() - timedelta(minutes=31))
+def test_reconnecting_a_deauthorized_connection_resolves_its_error(linked_connection, live_server):
+    fault(live_server.url, operation="connect/token", mode="invalid_grant")
     with pytest.raises(refusals.ConnectionNotLinked):
         tokens.token_refresh(connection_id=linked_connection.pk, force=True)
 
@@ -152,12 +150,12 @@ def test_xero_being_down_during_a_refresh_leaves_the_connection_linked(linked_co
 
 def test_an_access_token_xero_rejects_gets_one_refresh_and_the_call_succeeds(linked_connection, live_server):
     fault(live_server.url, operation="api.xro/2.0/Organisation", status=401)
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
 
     info = connections.company_information(connection=linked_connection)
 
     assert info.company_name == "Demo Company (UK)"
-    assert portal_app().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1
 
 
 def test_the_beat_task_refreshes_tokens_expiring_within_ten_minutes_or_idle_for_fifty_days(
@@ -174,7 +172,7 @@ def test_the_beat_task_refreshes_tokens_expiring_within_ten_minutes_or_idle_for_
 
     assert tokens.refresh_expiring_tokens() == 2
 
-    counts = {pk: type(g).objects.get(pk=g.pk).refresh_count for pk, g in grants.items()}
+    counts = {pk: grant_of(g["id"])["refreshCount"] for pk, g in grants.items()}
     assert counts == {expiring.pk: 1, idle.pk: 1, fresh.pk: 0}
     assert XeroConnection.objects.get(pk=idle.pk).refresh_token_issued_at > timezone.now() - timedelta(minutes=1)
     assert XeroConnection.objects.get(pk=unlinked.pk).status == ConnectionStatus.UNLINKED
@@ -194,11 +192,11 @@ def test_the_beat_task_does_not_refresh_again_what_was_refreshed_inline_meanwhil
     # The task's selection saw an expiring token; by the time it holds the lock an inline
     # refresh has already run, so it must leave the fresh token alone.
     expire_in(linked_connection, timedelta(minutes=30))
-    refreshes = portal_app().refresh_count
+    refreshes = portal_app()["refreshCount"]
     tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
                            idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
-    assert portal_app().refresh_count == refreshes
+    assert portal_app()["refreshCount"] == refreshes
     expire_in(linked_connection, timedelta(minutes=30), issued_ago=timedelta(days=51))
     tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
                            idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
-    assert portal_app().refresh_count == refreshes + 1
+    assert portal_app()["refreshCount"] == refreshes + 1

@@ -37,7 +37,8 @@ def test_it_lists_every_organisation_with_its_bank_accounts(sandbox):
     assert uk["feedConnections"] == []
     assert [a["name"] for a in uk["bankAccounts"]] == sorted(a["name"] for a in uk["bankAccounts"])
     card = next(a for a in uk["bankAccounts"] if a["code"] == "094")
-    assert set(card) == {"accountId", "code", "name", "accountNumber", "type", "currency"}
+    assert set(card) == {"accountId", "code", "name", "accountNumber", "type", "currency", "status"}
+    assert card["status"] == "ACTIVE"
     assert (card["name"], card["accountNumber"], card["type"], card["currency"]) == (
         "Company Credit Card",
         "4242",
@@ -81,6 +82,10 @@ def test_the_organisation_lists_its_statements_and_delivered_lines(sandbox, acce
     assert first["id"] == delivered.json()["items"][0]["id"]
     assert first["endDate"] == statement(feed)["endDate"]
     assert first["startDate"] == statement(feed)["startDate"]
+    assert (first["startBalance"], first["endBalance"]) == (
+        {"amount": "100.0000", "creditDebitIndicator": "CREDIT"},
+        {"amount": "150.0000", "creditDebitIndicator": "CREDIT"},
+    )
     assert org["statementLines"] == [
         {
             "transactionId": "t-1",
@@ -107,3 +112,44 @@ def test_an_unknown_tenant_is_404_json(sandbox):
     response = sandbox.http.get(f"{sandbox.url}/organisations/00000000-0000-0000-0000-000000000001.json")
     assert response.status_code == 404
     assert "error" in response.json()
+
+
+def test_apps_list_their_grants_refreshes_and_hashed_tokens(sandbox, tokens):
+    import hashlib
+
+    def sha(value):
+        return hashlib.sha256(value.encode()).hexdigest()
+
+    refreshed = sandbox.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200
+    response = sandbox.http.get(f"{sandbox.url}/apps.json")
+    assert response.status_code == 200
+    [app] = [a for a in response.json()["apps"] if a["clientId"] == "test-client"]
+    assert app["refreshCount"] == 1
+    [grant] = app["grants"]
+    assert (grant["revoked"], grant["refreshCount"], grant["tenantIds"]) == (False, 1, [sandbox.tenant(UK)])
+    first, second = grant["refreshTokens"]
+    assert first == {"tokenSha256": sha(tokens["refresh_token"]), "used": True, "revoked": False}
+    assert second["tokenSha256"] == sha(refreshed.json()["refresh_token"])
+    assert [c["used"] for c in grant["authorizationCodes"]] == [True]
+    assert tokens["refresh_token"] not in response.text and tokens["access_token"] not in response.text
+
+
+def test_a_statement_rejected_after_the_fact_reads_rejected_and_leaves_the_delivered_lines(sandbox, access, feed):
+    delivered = post(sandbox, access, statement(feed))
+    statement_id = delivered.json()["items"][0]["id"]
+
+    response = sandbox.http.post(f"{sandbox.url}/_control/reject-statement",
+                                 json={"statementId": statement_id, "detail": "Bank said no."})
+
+    assert response.status_code == 200, response.text
+    read = sandbox.api("GET", f"bankfeeds.xro/1.0/Statements/{statement_id}", token=access)
+    assert read.json()["status"] == "REJECTED"
+    assert read.json()["errors"][0]["detail"] == "Bank said no."
+    assert organisation(sandbox)["statementLines"] == []
+
+
+@pytest.mark.parametrize(("body", "status"), [({}, 400), ({"statementId": "00000000-0000-0000-0000-000000000001"},
+                                                          404)])
+def test_rejecting_an_unknown_or_unnamed_statement_is_refused(sandbox, body, status):
+    assert sandbox.http.post(f"{sandbox.url}/_control/reject-statement", json=body).status_code == status
