@@ -9,7 +9,7 @@ Choices where Xero is silent (stricter, or simplest faithful):
   An accountToken is unique per app across organisations: live in this organisation ->
   ``feed-already-connected-in-current-organisation``; in another one ->
   ``feed-already-connected-in-different-organisation``. A bank account already fed by
-  another token is rejected the first way too.
+  another token is rejected the first way too. These feed rules are in ``feed_rules``.
 - POST Statements is all-or-nothing for validation (400/403/422 problem, nothing stored);
   duplicates are judged per statement: duplicates are stored REJECTED, the others are
   delivered, and the answer is 409 listing all of them. The fields are parsed by
@@ -26,7 +26,6 @@ Choices where Xero is silent (stricter, or simplest faithful):
 import contextlib
 import datetime
 import json
-import re
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -35,13 +34,11 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from . import bankfeeds_fields as fields
-from . import statement_rules
+from . import feed_rules, statement_rules
 from .gateway import CallContext, xero_api
 from .models import BankAccount, FeedConnection, IdempotentResponse, Statement, StatementLine, sha256_hex
 from .problems import Problem, error_item, json_response, problem
 
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_PAGE_SIZE = 100
 
 
@@ -146,97 +143,14 @@ def feed_connections(request, ctx: CallContext):
     return _idempotent(request, ctx, lambda: _handled(lambda: _create_feed_connections(ctx)))
 
 
-class _Rejected(Exception):
-    def __init__(self, type_, detail, status=400):
-        super().__init__(detail)
-        self.error = error_item(type_, detail, status)
-
-
-def _check_feed_item(item, ctx, seen_tokens) -> dict:
-    if not isinstance(item, dict):
-        raise _Rejected("invalid-request", "Each item must be an object.")
-    try:
-        token = fields.text(item, "accountToken", "AccountToken", fields.FEED_LIMITS["accountToken"], True)
-        kind = item.get("accountType")
-        if kind not in (BankAccount.BANK, BankAccount.CREDITCARD):
-            raise fields.invalid("The request field 'AccountType' must be BANK or CREDITCARD.")
-        number_limit = 4 if kind == BankAccount.CREDITCARD else fields.FEED_LIMITS["accountNumber"]
-        number = fields.text(item, "accountNumber", "AccountNumber", number_limit)
-        name = fields.text(item, "accountName", "AccountName", fields.FEED_LIMITS["accountName"])
-        account_id = item.get("accountId")
-        if account_id is not None and fields.guid(account_id) is None:
-            raise fields.invalid("The request field 'AccountId' must be a GUID.")
-        if not number and account_id is None:
-            raise fields.invalid("Either 'AccountNumber' or 'AccountId' is required.")
-        currency = item.get("currency")
-        if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
-            raise fields.invalid("The request field 'Currency' is required (ISO-4217).")
-    except Problem as exc:
-        raise _Rejected(exc.type, exc.detail, exc.status)
-    country = item.get("country")
-    if country is not None and (not isinstance(country, str) or not COUNTRY_RE.match(country)):
-        raise _Rejected("invalid-country-specified", "The country is not a valid ISO-3166 alpha-2 code.")
-    org = ctx.organisation
-    if not org.bank_feeds_enabled:
-        raise _Rejected("invalid-organisation-bank-feeds", "The organisation cannot use bank feeds.", 403)
-    if currency != org.base_currency and not org.is_multi_currency:
-        raise _Rejected(
-            "invalid-organisation-multi-currency",
-            "The organisation does not have multi-currency enabled for a feed in this currency.",
-        )
-    if token in seen_tokens:
-        raise _Rejected("feed-already-connected-in-current-organisation", "The AccountToken is repeated.", 409)
-    live = FeedConnection.objects.filter(app=ctx.app, account_token=token, deleted_at__isnull=True)
-    if live.filter(organisation=org).exists():
-        raise _Rejected(
-            "feed-already-connected-in-current-organisation",
-            "The AccountToken is already connected to a bank account in this organisation.",
-            409,
-        )
-    if live.exists():
-        raise _Rejected(
-            "feed-already-connected-in-different-organisation",
-            "The AccountToken is already connected to a bank account in a different organisation.",
-            409,
-        )
-    accounts = BankAccount.objects.filter(organisation=org)
-    account = None
-    if account_id is not None:
-        account = accounts.filter(account_id=fields.guid(account_id)).first()
-        if account is None:
-            raise _Rejected("account-not-valid", "The AccountId is not a bank account of this organisation.")
-    elif number:
-        account = accounts.filter(account_number=number, bank_account_type=kind).first()
-    if account is not None:
-        if account.currency != currency or account.bank_account_type != kind:
-            raise _Rejected("account-not-valid", "The bank account's currency or type does not match the feed.")
-        if account.feed_connections.filter(deleted_at__isnull=True).exists():
-            raise _Rejected(
-                "feed-already-connected-in-current-organisation",
-                "The bank account already has a feed connection.",
-                409,
-            )
-    elif not name:
-        raise _Rejected("invalid-request", "The request field 'AccountName' is required for a new account.")
-    return {
-        "token": token,
-        "kind": kind,
-        "number": number or "",
-        "name": name or "",
-        "currency": currency,
-        "country": country or "",
-        "account": account,
-    }
-
-
 @transaction.atomic
 def _create_feed_connections(ctx: CallContext) -> HttpResponse:
     items = fields.items_of(_json_body(ctx))
     answers, rejected, seen = [], False, set()
     for item in items:
         try:
-            checked = _check_feed_item(item, ctx, seen)
-        except _Rejected as exc:
+            checked = feed_rules.check_feed_item(item, ctx.app, ctx.organisation, seen)
+        except feed_rules.FeedRejected as exc:
             rejected = True
             token = item.get("accountToken") if isinstance(item, dict) else None
             answers.append(
