@@ -93,6 +93,13 @@ class FeedStatus(models.TextChoices):
 ACTIVE_FEED_STATUSES = (FeedStatus.CONNECTING, FeedStatus.CONNECTED)
 
 
+class FeedConnectionQuerySet(models.QuerySet):
+    def disconnect(self) -> int:
+        """The feeds were stopped at Xero (or can no longer be reached): they are history now."""
+        return self.filter(status__in=ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
+                                                                    disconnected_at=timezone.now())
+
+
 class FeedConnection(models.Model):
     """One Xero feed connection for a source account. A source account that is
     disconnected and mapped again gets a new one; the old rows are its history."""
@@ -109,6 +116,8 @@ class FeedConnection(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FeedConnectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
@@ -235,6 +244,14 @@ class PushOperation(models.Model):
         self.completed_on = timezone.now()
         self.save(update_fields=["status", "status_code", "completed_on"])
         signals.push_settled.send(sender=PushOperation, operation=self)
+
+    @classmethod
+    def record_already_delivered(cls, *, warnings: list[dict], **fields):
+        """A resend of transactions Xero already took: Success, without a new statement."""
+        operation = cls.objects.create(**fields, status=PushStatus.SUCCESS, status_code=200,
+                                       completed_on=timezone.now(), validation={"errors": [], "warnings": warnings})
+        signals.push_settled.send(sender=cls, operation=operation)
+        return operation
 
     @classmethod
     def record_refused(cls, *, errors: list[dict], warnings: list[dict], message: str | None = None, **fields):

@@ -29,7 +29,6 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 
 from apps.core.locks import LockBusy, named_lock
 from apps.core.refusals import Refused
@@ -141,9 +140,8 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
     common = {"company": company, "connection": connection, "source_account": source_account,
               "account_id": source_account.account_id}
     if delivered and len(delivered) == len(ids):
-        return PushOperation.objects.create(
-            **common, status=PushStatus.SUCCESS, status_code=200, completed_on=timezone.now(),
-            validation={"errors": [], "warnings": [rule_item(None, ALL_DELIVERED, "AlreadyDelivered")]},
+        return PushOperation.record_already_delivered(
+            **common, warnings=[rule_item(None, ALL_DELIVERED, "AlreadyDelivered")],
             timeout_in_minutes=timeout_in_minutes)
     if delivered:
         errors = [rule_item(i, ALREADY_DELIVERED.format(id=i), "AlreadyDelivered") for i in ids if i in delivered]

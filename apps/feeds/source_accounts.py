@@ -6,7 +6,6 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.core.locks import locked_row
 from apps.core.refusals import Refused, item
@@ -14,7 +13,7 @@ from apps.tenants.audit import audit_record
 from apps.xero_auth import client
 from apps.xero_auth.tokens import xero_call
 
-from .models import ACTIVE_FEED_STATUSES, FeedStatus, SourceAccount, SourceAccountStatus
+from .models import ACTIVE_FEED_STATUSES, SourceAccount, SourceAccountStatus
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +142,7 @@ def feed_disconnect(*, source_account) -> SourceAccount:
     disconnected; the row and its history stay, so it can be mapped again."""
     with locked_row(SourceAccount.objects, pk=source_account.pk) as sa:
         _stop_feeds_at_xero(sa)
-        sa.feeds.filter(status__in=ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
-                                                                disconnected_at=timezone.now())
+        sa.feeds.disconnect()
         sa.mark_disconnected()
         _audit(sa, "feed disconnected", "the Xero bank account and what was delivered to it stay")
     return sa
