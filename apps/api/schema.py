@@ -40,6 +40,8 @@ VALIDATION_ITEM = {
 }
 ERROR_DESCRIPTIONS = {
     400: "The request made is not valid.",
+    "unreadable": "The request cannot be read: a NUL character in its path or query, a body that is not JSON, a "
+                  "malformed Idempotency-Key.",
     401: "Your API request was not properly authorized.",
     403: "The request is not allowed (where Codat's spec lists no 400 for the operation).",
     404: "One or more of the resources you referenced could not be found.",
@@ -49,8 +51,9 @@ ERROR_DESCRIPTIONS = {
     500: "There is a problem with our server.",
     503: "A service this operation needs (Xero) is unavailable; retry later.",
 }
-# What any operation may answer: a missing or wrong key, our rate limit, a fault of ours.
-EVERY_OPERATION = (401, 429, 500)
+# What any operation may answer: a request that cannot be read, a missing or wrong key, our
+# rate limit, a fault of ours.
+EVERY_OPERATION = (400, 401, 429, 500)
 # Idempotency-Key is honoured on these methods (apps/api/idempotency.py).
 IDEMPOTENT_METHODS = ("post", "patch")
 IDEMPOTENCY_KEY = {
@@ -113,10 +116,10 @@ def add_error_messages(result, generator, request, public):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
                 statuses += [409, 422]
             for status in statuses:
-                answer = responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status],
-                                                            "content": _error_content()})
+                description = ERROR_DESCRIPTIONS["unreadable" if status == 400 else status]
+                answer = responses.setdefault(str(status), {"description": description, "content": _error_content()})
                 schema = answer["content"]["application/json"]["schema"]
                 if schema != ERROR_MESSAGE_REF:
-                    answer["description"] += f" Or: {ERROR_DESCRIPTIONS[status]} (an ErrorMessage)"
+                    answer["description"] += f" Or (an ErrorMessage): {description}"
                     answer["content"]["application/json"]["schema"] = {"oneOf": [schema, ERROR_MESSAGE_REF]}
     return result

@@ -18,7 +18,8 @@ from apps.xero_auth.selectors import connection_for_partner
 
 from . import mapping, push, selectors, source_accounts, statements
 from .serializers import (
-    BATCH_ITEM,
+    BATCH_ITEMS,
+    BATCH_ITEMS_409,
     BODY_NOT_OBJECT,
     PUSH_OPTION_SCHEMA,
     SOURCE_ACCOUNT,
@@ -143,9 +144,9 @@ class SourceAccountsBatchView(APIView):
                     "in order: 201 when every one was created, 409 when every one was a duplicate id, else 207. "
                     f"{ONE_VERSION} A body that is not such an array is a 400.",
         request=SourceAccountV2Input(many=True),
-        responses={201: OpenApiResponse(BATCH_ITEM, "Every account was created."),
-                   207: OpenApiResponse(BATCH_ITEM, "Some were created, some refused (each item says)."),
-                   409: OpenApiResponse(BATCH_ITEM, "Every account's id was already used on the connection."),
+        responses={201: OpenApiResponse(BATCH_ITEMS, "Every account was created."),
+                   207: OpenApiResponse(BATCH_ITEMS, "Some were created, some refused (each item says)."),
+                   409: OpenApiResponse(BATCH_ITEMS_409, "Every account's id was already used on the connection."),
                    **error_answers(400, 404)})
     @idempotent
     def post(self, request, company_id, connection_id):

@@ -81,6 +81,9 @@ def _parse_day(value) -> date | None:
         return None
 
 
+LOCAL_DATETIME_HELP = "Codat's DateTime: a day at midnight, unqualified local time (2025-01-31T00:00:00)."
+
+
 def local_datetime(day) -> str | None:
     """A calendar date as Codat's DateTime: unqualified local time at midnight."""
     return f"{day.isoformat()}T00:00:00" if day else None
@@ -492,16 +495,28 @@ class SourceAccountV1Output(SourceAccountOutput):
 # SourceAccount, so that an account matches exactly one of them.
 
 
-class _RoutingInfoSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="RoutingInfo")
+class RoutingInfoSchema(serializers.Serializer):
     bankCode = serializers.CharField(allow_null=True)
     type = serializers.ChoiceField(choices=ROUTING_TYPES, allow_null=True)
 
 
-class _AccountInfoSchema(serializers.Serializer):
-    description = serializers.CharField(allow_null=True)
-    nickname = serializers.CharField(allow_null=True)
-    accountOpenDate = serializers.DateField(allow_null=True)
-    availableBalance = serializers.FloatField(allow_null=True)
+# Inline, not a component: OpenAPI 3.0 allows null for an object only beside its `type`.
+ACCOUNT_INFO_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "description": {"type": "string", "nullable": True},
+        "nickname": {"type": "string", "nullable": True},
+        "accountOpenDate": {"type": "string", "format": "date", "nullable": True},
+        "availableBalance": {"type": "number", "nullable": True},
+    },
+}
+
+
+@extend_schema_field(ACCOUNT_INFO_SCHEMA)
+class AccountInfoSchemaField(serializers.JSONField):
+    pass
 
 
 @extend_schema_serializer(component_name="SourceAccountV2")
@@ -513,10 +528,10 @@ class SourceAccountV2Schema(ClosedObjectSchema):
     accountType = serializers.ChoiceField(choices=[t for t in V2_ACCOUNT_TYPES if t in XERO_ACCOUNT_TYPES])
     accountNumber = serializers.CharField()
     sortCode = serializers.CharField(allow_null=True)
-    routingInfo = _RoutingInfoSchema(required=False)
+    routingInfo = RoutingInfoSchema(required=False)
     currency = serializers.CharField(help_text="ISO 4217 code, e.g. GBP.")
     balance = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=False)
-    accountInfo = _AccountInfoSchema(allow_null=True)
+    accountInfo = AccountInfoSchemaField()
     modifiedDate = serializers.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=SOURCE_ACCOUNT_STATUSES)
     feedStartDate = serializers.DateField(required=False, help_text="Only while the account is connected.")
@@ -536,7 +551,8 @@ class SourceAccountV1Schema(ClosedObjectSchema):
     balance = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=False, allow_null=True)
     modifiedDate = serializers.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=SOURCE_ACCOUNT_STATUSES)
-    feedStartDate = serializers.DateTimeField(required=False, help_text="Only while the account is connected.")
+    feedStartDate = serializers.CharField(required=False, help_text=f"{LOCAL_DATETIME_HELP} Only while the account "
+                                                                    "is connected.")
 
 
 SOURCE_ACCOUNT = PolymorphicProxySerializer(
@@ -544,7 +560,8 @@ SOURCE_ACCOUNT = PolymorphicProxySerializer(
     serializers=[SourceAccountV2Schema, SourceAccountV1Schema],
     resource_type_field_name=None,
 )
-SOURCE_ACCOUNT_LIST = {"oneOf": [{"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}
+# anyOf, not Codat's oneOf: an empty list is both.
+SOURCE_ACCOUNT_LIST = {"anyOf": [{"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}
                                  for name in ("SourceAccountV2", "SourceAccount")]}
 SOURCE_ACCOUNT_REQUEST = PolymorphicProxySerializer(
     component_name="SourceAccountAnyVersion",
@@ -553,51 +570,59 @@ SOURCE_ACCOUNT_REQUEST = PolymorphicProxySerializer(
 )
 
 
-class _BatchCreatedV2Schema(serializers.Serializer):
+@extend_schema_serializer(component_name="SourceAccountV2BatchCreateResult")
+class BatchCreatedV2ResultSchema(serializers.Serializer):
     statusCode = serializers.IntegerField(help_text="201")
     error = serializers.CharField(allow_null=True)
     account = SourceAccountV2Schema()
 
 
-class _BatchCreatedV1Schema(serializers.Serializer):
+@extend_schema_serializer(component_name="SourceAccountBatchCreateResult")
+class BatchCreatedV1ResultSchema(serializers.Serializer):
     statusCode = serializers.IntegerField(help_text="201")
     error = serializers.CharField(allow_null=True)
     account = SourceAccountV1Schema()
 
 
-class _BatchRefusedSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="SourceAccountBatchErrorResult")
+class BatchRefusedResultSchema(serializers.Serializer):
     statusCode = serializers.CharField(help_text='"400" or "409" (a string, as in Codat\'s schema).')
     error = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="SourceAccountV2BatchCreateResponse")
 class BatchCreatedV2Schema(serializers.Serializer):
     """Codat's SourceAccountV2BatchCreateResponse."""
 
     sourceAccountId = serializers.CharField()
-    result = _BatchCreatedV2Schema()
+    result = BatchCreatedV2ResultSchema()
 
 
+@extend_schema_serializer(component_name="SourceAccountBatchCreateResponse")
 class BatchCreatedV1Schema(serializers.Serializer):
     """Codat's SourceAccountBatchCreateResponse."""
 
     sourceAccountId = serializers.CharField()
-    result = _BatchCreatedV1Schema()
+    result = BatchCreatedV1ResultSchema()
 
 
+@extend_schema_serializer(component_name="SourceAccountBatchErrorResponse")
 class BatchRefusedSchema(serializers.Serializer):
     """Codat's SourceAccountBatchErrorResponse. sourceAccountId is left out when the item
     had no id."""
 
     sourceAccountId = serializers.CharField(required=False)
-    result = _BatchRefusedSchema()
+    result = BatchRefusedResultSchema()
 
 
-BATCH_ITEM = PolymorphicProxySerializer(
+BATCH_ITEMS = PolymorphicProxySerializer(
     component_name="SourceAccountBatchItem",
     serializers=[BatchCreatedV2Schema, BatchCreatedV1Schema, BatchRefusedSchema],
     resource_type_field_name=None,
     many=True,
 )
+# drf-spectacular makes arrays of 2xx answers only: the 409's, written out.
+BATCH_ITEMS_409 = {"type": "array", "items": {"$ref": "#/components/schemas/SourceAccountBatchItem"}}
 
 
 def batch_answer(bodies: list, outcomes: list) -> tuple[int, list[dict]]:
@@ -662,6 +687,7 @@ class BankFeedAccountMappingInput(serializers.Serializer):
                 "feed_start_date": v.get("feedStartDate")}
 
 
+@extend_schema_serializer(component_name="TargetAccountOption")
 class TargetAccountOptionSchema(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField(allow_null=True)
@@ -669,19 +695,20 @@ class TargetAccountOptionSchema(serializers.Serializer):
     accountNumber = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="BankFeedMapping")
 class BankFeedMappingOutput(serializers.Serializer):
     """Codat's BankFeedMapping: a source account with the Xero accounts it may go to."""
 
     sourceAccountId = serializers.CharField()
     sourceAccountName = serializers.CharField(required=False)
     sourceAccountNumber = serializers.CharField(required=False)
-    sourceBalance = serializers.DecimalField(max_digits=19, decimal_places=4, required=False)
+    sourceBalance = serializers.DecimalField(max_digits=19, decimal_places=4, required=False, coerce_to_string=False)
     sourceCurrency = serializers.CharField(required=False)
     targetAccountId = serializers.CharField(allow_null=True)
     targetAccountName = serializers.CharField(required=False)
     status = serializers.CharField()
     targetAccountOptions = TargetAccountOptionSchema(many=True, allow_null=True)
-    feedStartDate = serializers.DateTimeField(allow_null=True)
+    feedStartDate = serializers.CharField(allow_null=True, help_text=LOCAL_DATETIME_HELP)
 
     def to_representation(self, option):
         sa, feed = option.source_account, option.feed
@@ -707,6 +734,7 @@ class BankFeedMappingOutput(serializers.Serializer):
 MAPPING_FAILED = "Failed"  # Codat's status for a mapping Xero refused
 
 
+@extend_schema_serializer(component_name="BankFeedAccountMappingResponse")
 class BankFeedAccountMappingOutput(serializers.Serializer):
     """Codat's BankFeedAccountMappingResponse."""
 
@@ -866,18 +894,21 @@ VALIDATION_SCHEMA = {
 }
 
 
-class _RecordRefSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="RecordRef")
+class RecordRefSchema(serializers.Serializer):
     id = serializers.CharField()
     dataType = serializers.CharField()
 
 
-class _ChangeSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="PushChange")
+class PushChangeSchema(serializers.Serializer):
     type = serializers.ChoiceField(choices=["Created"])
-    recordRef = _RecordRefSchema()
+    recordRef = RecordRefSchema()
     attachmentId = serializers.CharField(allow_null=True)
 
 
-class _PushedTransactionSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="PushedBankTransaction")
+class PushedTransactionSchema(serializers.Serializer):
     id = serializers.CharField()
     date = serializers.CharField(help_text="Local date-time, as pushed.")
     description = serializers.CharField(allow_null=True)
@@ -889,11 +920,13 @@ class _PushedTransactionSchema(serializers.Serializer):
     transactionType = serializers.CharField(allow_null=True)
 
 
-class _PushedDataSchema(serializers.Serializer):
+@extend_schema_serializer(component_name="PushedData")
+class PushedDataSchema(serializers.Serializer):
     accountId = serializers.CharField()
-    transactions = _PushedTransactionSchema(many=True)
+    transactions = PushedTransactionSchema(many=True)
 
 
+@extend_schema_serializer(component_name="PushOperation")
 class PushOperationOutput(serializers.ModelSerializer):
     """Codat's PushOperation."""
 
@@ -917,7 +950,7 @@ class PushOperationOutput(serializers.ModelSerializer):
                   "completedOnUtc", "timeoutInMinutes", "timeoutInSeconds", "status", "errorMessage", "validation",
                   "statusCode"]
 
-    @extend_schema_field(_ChangeSchema(many=True))
+    @extend_schema_field(PushChangeSchema(many=True))
     def get_changes(self, operation):
         if operation.status != PushStatus.SUCCESS:
             return []
@@ -940,6 +973,7 @@ def pushed_transactions(operation):
     return operation._pushed
 
 
+@extend_schema_serializer(component_name="CreateBankTransactionsResponse")
 class CreateBankTransactionsOutput(PushOperationOutput):
     """Codat's CreateBankTransactionsResponse: the operation plus the data pushed."""
 
@@ -948,7 +982,7 @@ class CreateBankTransactionsOutput(PushOperationOutput):
     class Meta(PushOperationOutput.Meta):
         fields = [*PushOperationOutput.Meta.fields, "data"]
 
-    @extend_schema_field(_PushedDataSchema())
+    @extend_schema_field(PushedDataSchema())
     def get_data(self, operation):
         return {
             "accountId": operation.account_id,

@@ -1,5 +1,6 @@
 """The wire shapes of the companies API: Codat's Company in and out."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.api.serializers import RefusingSerializer
@@ -59,6 +60,7 @@ class DataConnections:
         cls.serializer, cls.prefetch = serializer, prefetch
 
 
+@extend_schema_serializer(component_name="Company")
 class CompanyOutput(serializers.ModelSerializer):
     """Codat's Company."""
 

@@ -1,5 +1,6 @@
 """The wire shapes of the connections API: Codat's Connection and company information."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.api.serializers import REQUEST_INVALID
@@ -14,6 +15,7 @@ UNLINK_ONLY = ("status can only be set to Unlinked: a connection becomes Linked 
                "through its linkUrl.")
 
 
+@extend_schema_serializer(component_name="Connection")
 class ConnectionOutput(serializers.Serializer):
     """Codat's Connection. Tokens are never part of it."""
 
@@ -87,6 +89,7 @@ class ConnectionUpdateInput(serializers.Serializer):
             raise Refused(REQUEST_INVALID, errors=[item(UNLINK_ONLY, item_id="status")], status=403)
 
 
+@extend_schema_serializer(component_name="CompanyInformation")
 class CompanyInformationOutput(serializers.Serializer):
     """Codat's company information, from the Xero organisation."""
 
