@@ -78,7 +78,7 @@ SOURCE_ACCOUNT_EXAMPLES = [
 PUSH_EXAMPLE_KEY = "5f3b2c1a-7d4e-4f6a-9b8c-0d1e2f3a4b5c"
 PUSH_ANSWER = {"changes": [], "dataType": "bankTransactions", "companyId": "9c1b6e42-3d4f-4b8a-a1e2-7f6d5c4b3a21",
                "pushOperationKey": PUSH_EXAMPLE_KEY, "dataConnectionKey": "2e9d2c44-f675-40ba-8049-353bfcb5e171",
-               "requestedOnUtc": "2025-01-09T14:14:14.105747Z", "completedOnUtc": None, "timeoutInMinutes": None,
+               "requestedOnUtc": "2025-01-09T14:14:14.105747Z", "timeoutInMinutes": None,
                "timeoutInSeconds": None, "errorMessage": None, "validation": {"errors": [], "warnings": []}}
 PUSH_TRANSACTION = {"id": "716422529", "date": "2025-01-08T10:21:00", "description": "Card payment",
                     "counterparty": "Coffee Supplies Ltd", "reference": "REF-1", "reconciled": False,

@@ -936,7 +936,9 @@ class PushOperationOutput(serializers.ModelSerializer):
     pushOperationKey = serializers.UUIDField(source="push_operation_key")
     dataConnectionKey = serializers.UUIDField(source="connection_id")
     requestedOnUtc = serializers.DateTimeField(source="requested_on")
-    completedOnUtc = serializers.DateTimeField(source="completed_on", allow_null=True)
+    completedOnUtc = serializers.DateTimeField(source="completed_on", required=False,
+                                               help_text="Left out while the push is Pending (Codat's schema "
+                                                         "does not allow null here).")
     timeoutInMinutes = serializers.IntegerField(source="timeout_in_minutes", allow_null=True)
     timeoutInSeconds = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=PushStatus.choices, help_text=PUSH_STATUS_HELP)
@@ -963,6 +965,12 @@ class PushOperationOutput(serializers.ModelSerializer):
     @extend_schema_field(VALIDATION_SCHEMA)
     def get_validation(self, operation):
         return {"errors": operation.errors, "warnings": operation.warnings}
+
+    def to_representation(self, operation):
+        body = super().to_representation(operation)
+        if body["completedOnUtc"] is None:
+            del body["completedOnUtc"]
+        return body
 
 
 def pushed_transactions(operation):
