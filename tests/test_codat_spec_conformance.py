@@ -63,10 +63,9 @@ def nullable_as_null_type(node):
     if not isinstance(node, dict):
         return node
     node = {key: nullable_as_null_type(value) for key, value in node.items()}
-    if node.get("nullable") is not True:
-        node.pop("nullable", None) if node.get("nullable") is False else None
+    # A bool, the keyword; a property named "nullable" would hold a schema.
+    if not isinstance(node.get("nullable"), bool) or not node.pop("nullable"):
         return node
-    del node["nullable"]
     kind = node.get("type")
     if kind is None:
         return {"anyOf": [node, {"type": "null"}]}

@@ -60,8 +60,9 @@ class ConnectionOutput(serializers.Serializer):
 
 
 class ConnectionCreateInput(serializers.Serializer):
-    """create-connection's body. Codat's spec lists no 400 for it: a platformKey missing or
-    not one of ours is a 404, the integration asked for is not here."""
+    """create-connection's body (the field documents it; platform_key reads it). Codat's
+    spec lists no 400 for it: a platformKey missing or not one of ours is a 404, the
+    integration asked for is not here."""
 
     platformKey = serializers.CharField(min_length=4, max_length=4, help_text="`gbol` (Xero), the only one here.")
 
@@ -76,8 +77,9 @@ class ConnectionCreateInput(serializers.Serializer):
 
 
 class ConnectionUpdateInput(serializers.Serializer):
-    """unlink-connection's body: `status` Unlinked, or left out (Codat makes it optional),
-    unlinks. Codat's spec lists no 400 for it: another status is a 403."""
+    """unlink-connection's body (the field documents it; check reads it): `status` Unlinked,
+    or left out (Codat makes it optional), unlinks. Codat's spec lists no 400 for it: another
+    status is a 403."""
 
     status = serializers.ChoiceField(choices=[ConnectionStatus.UNLINKED], required=False, allow_null=True)
 
