@@ -170,7 +170,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bank Feeds (Codat-compatible)",
-    "DESCRIPTION": "Partner API of the bank feeds portal for Xero; wire-compatible with Codat's Bank Feeds API.",
+    # The introduction partners read first in /api/docs/.
+    "DESCRIPTION": (BASE_DIR / "config" / "api_introduction.md").read_text(),
+    "TAGS": [
+        {"name": "Companies", "description": "The partner's SMB customers."},
+        {"name": "Connections", "description": "A company's connection to its Xero organisation."},
+        {"name": "Source accounts", "description": "The partner's bank accounts of a company, to feed to Xero."},
+        {"name": "Account mapping", "description": "Which Xero bank account each source account feeds."},
+        {"name": "Company information", "description": "What Xero says of the organisation."},
+        {"name": "Transactions", "description": "Pushing bank transactions, and the push operations."},
+    ],
     "VERSION": "3.0.0",
     "SCHEMA_PATH_PREFIX": "/api",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, reverse
+from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
@@ -14,6 +15,32 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def api_index(request):
+    """What /api/ is: the partner API's name, where its docs and schema are, and what Codat's
+    SDK takes as server_url. Public, as the docs are."""
+    return JsonResponse({
+        "name": settings.SPECTACULAR_SETTINGS["TITLE"],
+        "serverUrl": request.build_absolute_uri("/api"),
+        "docs": request.build_absolute_uri(reverse("api-docs")),
+        "schema": request.build_absolute_uri(reverse("api-schema")),
+        "authentication": "Authorization: Basic <base64 of your API key>",
+    })
+
+
+class ApiDocsView(SpectacularRedocView):
+    """ReDoc from static/, fetching nothing from elsewhere: the bundle shows an "API docs by
+    Redocly" logo from a CDN, which this policy blocks (ReDoc then leaves it out)."""
+
+    POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+              "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; font-src 'self' data:")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Content-Security-Policy"] = self.POLICY
+        return response
 
 
 def handler404(request, exception):
@@ -32,7 +59,8 @@ def handler500(request):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", api_index, name="api-index"),
     path("api/", include("config.api_urls")),
     path("portal/accounts/", include("allauth.urls")),
     path("portal/", include("apps.mapping_ui.urls")),

@@ -7,6 +7,13 @@ import time
 import pytest
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `after_all` (the check of every recorded API answer) run after the
+    rest of the session, whose answers they look at."""
+    last = [item for item in items if item.get_closest_marker("after_all")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_all")] + last
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _record_api_answers():
     """Every /api/ answer of the run is recorded (tests/api_recorder.py); API_RECORD=path

@@ -65,3 +65,48 @@ def test_the_docs_page_renders(client):
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
     assert b"https://" not in response.content  # nothing from the internet
+
+
+def operations(schema):
+    return {op["operationId"]: op for item in schema["paths"].values() for method, op in item.items()
+            if method in ("get", "post", "put", "patch", "delete")}
+
+
+def test_every_operation_has_a_summary_and_a_description(schema):
+    bare = [op_id for op_id, op in operations(schema).items() if not op.get("summary") or not op.get("description")]
+    assert bare == []
+
+
+def test_list_operations_are_documented_as_codats_page(schema):
+    for op_id in ("list-companies", "list-connections", "list-create-operations"):
+        op = operations(schema)[op_id]
+        ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        page = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert set(page["required"]) == {"pageNumber", "pageSize", "totalResults", "_links"}, op_id
+        assert page["properties"]["results"]["type"] == "array"
+        assert page["properties"]["pageSize"]["maximum"] == 2000
+        assert {p["name"] for p in op["parameters"]} >= {"page", "pageSize", "query", "orderBy"}
+
+
+def test_the_push_documents_its_statuses_and_xeros_status_code(schema):
+    push = schema["components"]["schemas"]["CreateBankTransactionsResponse"]["properties"]
+    statuses = schema["components"]["schemas"]["PushOperationStatusEnum"]["enum"]
+    assert statuses == ["Pending", "Failed", "Success", "TimedOut"]
+    assert "202" in push["statusCode"]["description"] and "Pending" in push["status"]["description"]
+    examples = operations(schema)["create-bank-transactions"]["responses"]["200"]["content"]["application/json"][
+        "examples"]
+    assert {e["value"]["status"] for e in examples.values()} == {"Pending", "Failed"}
+
+
+def test_the_introduction_tells_a_partner_how_to_start(schema):
+    introduction = schema["info"]["description"]
+    for topic in ("# Authentication", 'server_url="https://HOST/api"', "# Paging", "# Idempotency-Key", "# Errors",
+                  "# The push, synchronous"):
+        assert topic in introduction
+
+
+def test_every_post_and_patch_documents_the_idempotency_key(schema):
+    for op_id, op in operations(schema).items():
+        if op_id.startswith(("create-", "update-", "unlink-")):
+            assert "Idempotency-Key" in {p["name"] for p in op["parameters"]}, op_id
+            assert {"409", "422"} <= set(op["responses"]), op_id

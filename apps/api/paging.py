@@ -1,5 +1,9 @@
 """Codat's paging: `page`, `pageSize` and the `{results, pageNumber, pageSize,
-totalResults, _links}` envelope."""
+totalResults, _links}` envelope.
+
+Codat documents (and its spec's `pageSize` parameter allows) up to 5000 a page, while its
+answer's schema caps `pageSize` at 2000: a request for more is served in pages of 2000,
+and the answer's `pageSize` and `_links` say so."""
 
 from urllib.parse import urlencode
 
@@ -10,7 +14,8 @@ from apps.core.refusals import Refused
 from apps.core.refusals import item as validation_item
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 5000
+MAX_PAGE_SIZE = 5000  # what a request may ask for; more is a 400 naming pageSize
+PAGE_SIZE_CAP = 2000  # what a page holds at most
 
 
 def _positive_int(request, name, default, maximum=None):
@@ -34,7 +39,7 @@ class CodatPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.page_number = _positive_int(request, "page", 1)
-        self.page_size = _positive_int(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        self.page_size = min(_positive_int(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), PAGE_SIZE_CAP)
         self.total = queryset.count()
         start = (self.page_number - 1) * self.page_size
         # Past the last page is an empty page, not an error, as with Codat.
@@ -69,7 +74,8 @@ class CodatPagination(BasePagination):
             "properties": {
                 "results": schema,
                 "pageNumber": {"type": "integer"},
-                "pageSize": {"type": "integer"},
+                "pageSize": {"type": "integer", "maximum": PAGE_SIZE_CAP,
+                             "description": f"Records a page holds: as asked, at most {PAGE_SIZE_CAP}."},
                 "totalResults": {"type": "integer"},
                 "_links": {
                     "type": "object",
@@ -84,5 +90,7 @@ class CodatPagination(BasePagination):
             {"name": "page", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "default": 1}},
             {"name": "pageSize", "in": "query", "required": False,
+             "description": f"Records per page; up to {MAX_PAGE_SIZE} may be asked for, a page holds at most "
+                            f"{PAGE_SIZE_CAP} (the answer's pageSize says how many).",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
         ]

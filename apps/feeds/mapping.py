@@ -72,9 +72,9 @@ class MappingResult:
         return self.error is not None
 
 
-def _require_linked(connection):
+def _require_linked(connection, *, status=None):
     if not connection.is_linked:
-        raise ConnectionNotLinked(connection.status)
+        raise ConnectionNotLinked(connection.status, status=status)
 
 
 def feed_start_date_window(today: date | None = None) -> tuple[date, date]:
@@ -87,15 +87,19 @@ def mapping_options(*, connection) -> list[MappingOption]:
     """Each source account of the connection with the Xero bank accounts it may be mapped
     to: same currency (no currency means the organisation's base currency), same type
     (credit card or bank), not fed already. One Xero call for the accounts, one more for
-    the base currency when needed."""
-    _require_linked(connection)
+    the base currency when needed. A connection that is not (or no longer) Linked is a 403:
+    Codat's get-bank-account-mapping lists no 400."""
+    _require_linked(connection, status=403)
     source_accounts = list(selectors.source_accounts_of(connection=connection))
     if not source_accounts:
         return []
-    accounts = xero_call(connection, client.list_bank_accounts)
-    base_currency = None
-    if any(a.currency is None for a in accounts):
-        base_currency = xero_call(connection, client.get_organisation).base_currency
+    try:
+        accounts = xero_call(connection, client.list_bank_accounts)
+        base_currency = None
+        if any(a.currency is None for a in accounts):
+            base_currency = xero_call(connection, client.get_organisation).base_currency
+    except ConnectionNotLinked as exc:  # Xero said the organisation's consent is gone
+        raise ConnectionNotLinked(exc.connection_status, status=403) from exc
     in_use = selectors.target_accounts_in_use(tenant_id=connection.tenant_id)
     return [
         MappingOption(

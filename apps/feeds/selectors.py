@@ -14,6 +14,12 @@ def source_accounts_of(*, connection: XeroConnection):
     return connection.source_accounts.all().prefetch_related("feeds")
 
 
+def source_accounts_version(*, connection: XeroConnection) -> str | None:
+    """'v1' or 'v2': the version the connection's source accounts were created in (None
+    while it has none)."""
+    return connection.source_accounts.order_by("pk").values_list("api_version", flat=True).first()
+
+
 def source_account_get(*, connection: XeroConnection, account_id: str) -> SourceAccount:
     """The connection's source account with the partner's id, or Http404."""
     source_account = connection.source_accounts.filter(account_id=account_id).first()

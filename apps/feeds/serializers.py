@@ -12,11 +12,12 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from apps.api.errors import validation_items
+from apps.api.serializers import ClosedObjectSchema
 from apps.core.money import FOUR_PLACES, MONEY_LIMIT, as_decimal
 
 from . import statements
@@ -78,6 +79,9 @@ def _parse_day(value) -> date | None:
         return moment.date() if moment else parse_date(value)
     except ValueError:
         return None
+
+
+LOCAL_DATETIME_HELP = "Codat's DateTime: a day at midnight, unqualified local time (2025-01-31T00:00:00)."
 
 
 def local_datetime(day) -> str | None:
@@ -310,7 +314,9 @@ class SourceAccountV2Input(serializers.Serializer):
 
 
 class SourceAccountV1Input(SourceAccountV2Input):
-    """Codat's SourceAccount (v1): `accountType` Debit or Credit; only `id` is required."""
+    """Codat's SourceAccount (v1): `accountType` Debit or Credit. Codat's schema requires
+    only `id`; `currency` is required too, as Codat's Xero guide says (a feed to Xero needs
+    one)."""
 
     version = "v1"
     routingInfo = None
@@ -318,15 +324,15 @@ class SourceAccountV1Input(SourceAccountV2Input):
     accountName = TextField()
     accountType = AccountTypeField(version="v1")
     accountNumber = TextField(limit=64)
-    currency = CurrencyField()
     balance = MoneyField()
     feedStartDate = serializers.DateTimeField(read_only=True, help_text="Only on connected accounts.")
 
 
-def source_account_version(data) -> str:
-    """'v1' or 'v2' for a create body: by accountType's value, else by v2-only fields."""
+def source_account_version(data, *, default: str | None = None) -> str:
+    """'v1' or 'v2' for a create body: by accountType's value, else by v2-only fields, else
+    the version of the connection's accounts (`default`)."""
     if not isinstance(data, dict):
-        return "v2"
+        return default or "v2"
     account_type = data.get("accountType")
     if account_type in V2_ACCOUNT_TYPES:
         return "v2"
@@ -334,31 +340,40 @@ def source_account_version(data) -> str:
         return "v1"
     if any(data.get(f) is not None for f in V2_ONLY_FIELDS):
         return "v2"
-    # No accountType at all is a valid v1 body (only id is required there).
+    if default:
+        return default
+    # No accountType at all is a valid v1 body (its accountType is optional).
     return "v1" if account_type is None else "v2"
 
 
-def read_source_account(data) -> dict:
+def read_source_account(data, *, version: str | None = None) -> dict:
     """The keyword arguments of source_account_create for a create body in either
-    version, or SourceAccountRefused listing every problem."""
+    version, or SourceAccountRefused listing every problem. A body that does not say its
+    version is read in `version`, the one of the connection's accounts."""
     if not isinstance(data, dict):
         raise SourceAccountRefused(errors=[rule_item(None, BATCH_NOT_OBJECT, None)])
-    serializer = (SourceAccountV2Input if source_account_version(data) == "v2" else SourceAccountV1Input)(data=data)
+    version = source_account_version(data, default=version)
+    serializer = (SourceAccountV2Input if version == "v2" else SourceAccountV1Input)(data=data)
     if not serializer.is_valid():
         raise SourceAccountRefused(errors=list(validation_items(serializer.errors)))
     return serializer.fields_for_create()
 
 
-def read_source_account_batch(data) -> list:
-    """Each item of a batch body read on its own: its create arguments, or its refusal."""
+def read_source_account_batch(data, *, version: str | None = None) -> list:
+    """Each item of a batch body read on its own: its create arguments, or its refusal.
+    Items that do not say their version are read in the connection's (`version`), else in
+    the first one read."""
     if not isinstance(data, list) or not 1 <= len(data) <= BATCH_LIMIT:
         raise SourceAccountRefused(errors=[rule_item(None, BATCH_EMPTY.format(limit=BATCH_LIMIT), None)])
     items = []
     for body in data:
         try:
-            items.append(read_source_account(body))
+            fields = read_source_account(body, version=version)
         except SourceAccountRefused as exc:
             items.append(exc)
+            continue
+        version = version or fields["api_version"]
+        items.append(fields)
     return items
 
 
@@ -440,7 +455,10 @@ class SourceAccountUpdateInput(serializers.Serializer):
 
 class SourceAccountOutput(serializers.BaseSerializer):
     """Codat's SourceAccountV2 or SourceAccount (v1), in the version the partner created it
-    in. feedStartDate is only given while the account is connected."""
+    in (or `version`: update-source-account answers v1, as Codat's spec says). feedStartDate
+    is only given while the account is connected."""
+
+    version: str | None = None
 
     def to_representation(self, sa):
         body = {
@@ -449,45 +467,162 @@ class SourceAccountOutput(serializers.BaseSerializer):
             "accountType": sa.account_type,
             "accountNumber": sa.account_number,
             "sortCode": sa.sort_code,
-            "currency": sa.currency or None,
+            "currency": sa.currency,
             "balance": sa.balance,
             "modifiedDate": _utc(sa.modified_date),
             "status": sa.status,
         }
-        v2 = sa.api_version == "v2"
+        v2 = (self.version or sa.api_version) == "v2"
         if v2:
-            body["currency"] = sa.currency
             body["accountInfo"] = sa.account_info
             if sa.routing_info is not None:  # an object, not nullable, in Codat's schema
                 body["routingInfo"] = sa.routing_info
+        elif not sa.currency:
+            del body["currency"]  # optional in v1, but not nullable; only an old account lacks it
         if sa.status == SourceAccountStatus.CONNECTED and sa.feed_start_date:
             # v2 types it as a date, v1 as Codat's DateTime.
             body["feedStartDate"] = sa.feed_start_date.isoformat() if v2 else local_datetime(sa.feed_start_date)
         return body
 
 
+class SourceAccountV1Output(SourceAccountOutput):
+    """Any source account in Codat's v1 shape (update-source-account's answer)."""
+
+    version = "v1"
+
+
+# What the answers look like, for the schema: Codat's closed SourceAccountV2 and
+# SourceAccount, so that an account matches exactly one of them.
+
+
+@extend_schema_serializer(component_name="RoutingInfo")
+class RoutingInfoSchema(serializers.Serializer):
+    bankCode = serializers.CharField(allow_null=True)
+    type = serializers.ChoiceField(choices=ROUTING_TYPES, allow_null=True)
+
+
+# Inline, not a component: OpenAPI 3.0 allows null for an object only beside its `type`.
+ACCOUNT_INFO_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "description": {"type": "string", "nullable": True},
+        "nickname": {"type": "string", "nullable": True},
+        "accountOpenDate": {"type": "string", "format": "date", "nullable": True},
+        "availableBalance": {"type": "number", "nullable": True},
+    },
+}
+
+
+@extend_schema_field(ACCOUNT_INFO_SCHEMA)
+class AccountInfoSchemaField(serializers.JSONField):
+    pass
+
+
+@extend_schema_serializer(component_name="SourceAccountV2")
+class SourceAccountV2Schema(ClosedObjectSchema):
+    """Codat's SourceAccountV2."""
+
+    id = serializers.CharField()
+    accountName = serializers.CharField()
+    accountType = serializers.ChoiceField(choices=[t for t in V2_ACCOUNT_TYPES if t in XERO_ACCOUNT_TYPES])
+    accountNumber = serializers.CharField()
+    sortCode = serializers.CharField(allow_null=True)
+    routingInfo = RoutingInfoSchema(required=False)
+    currency = serializers.CharField(help_text="ISO 4217 code, e.g. GBP.")
+    balance = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=False)
+    accountInfo = AccountInfoSchemaField()
+    modifiedDate = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=SOURCE_ACCOUNT_STATUSES)
+    feedStartDate = serializers.DateField(required=False, help_text="Only while the account is connected.")
+
+
+@extend_schema_serializer(component_name="SourceAccount")
+class SourceAccountV1Schema(ClosedObjectSchema):
+    """Codat's SourceAccount (v1). accountType is Debit or Credit for an account created in
+    v1; update-source-account answers every account in this shape, with its own type."""
+
+    id = serializers.CharField()
+    accountName = serializers.CharField(allow_null=True)
+    accountType = serializers.CharField(allow_null=True)
+    accountNumber = serializers.CharField(allow_null=True)
+    sortCode = serializers.CharField(allow_null=True)
+    currency = serializers.CharField(required=False, help_text="ISO 4217 code, e.g. GBP.")
+    balance = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=False, allow_null=True)
+    modifiedDate = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=SOURCE_ACCOUNT_STATUSES)
+    feedStartDate = serializers.CharField(required=False, help_text=f"{LOCAL_DATETIME_HELP} Only while the account "
+                                                                    "is connected.")
+
+
 SOURCE_ACCOUNT = PolymorphicProxySerializer(
+    component_name="SourceAccountAnyVersion",
+    serializers=[SourceAccountV2Schema, SourceAccountV1Schema],
+    resource_type_field_name=None,
+)
+# anyOf, not Codat's oneOf: an empty list is both.
+SOURCE_ACCOUNT_LIST = {"anyOf": [{"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}
+                                 for name in ("SourceAccountV2", "SourceAccount")]}
+SOURCE_ACCOUNT_REQUEST = PolymorphicProxySerializer(
     component_name="SourceAccountAnyVersion",
     serializers=[SourceAccountV2Input, SourceAccountV1Input],
     resource_type_field_name=None,
 )
-SOURCE_ACCOUNTS = PolymorphicProxySerializer(
-    component_name="SourceAccountAnyVersion",
-    serializers=[SourceAccountV2Input, SourceAccountV1Input],
+
+
+@extend_schema_serializer(component_name="SourceAccountV2BatchCreateResult")
+class BatchCreatedV2ResultSchema(serializers.Serializer):
+    statusCode = serializers.IntegerField(help_text="201")
+    error = serializers.CharField(allow_null=True)
+    account = SourceAccountV2Schema()
+
+
+@extend_schema_serializer(component_name="SourceAccountBatchCreateResult")
+class BatchCreatedV1ResultSchema(serializers.Serializer):
+    statusCode = serializers.IntegerField(help_text="201")
+    error = serializers.CharField(allow_null=True)
+    account = SourceAccountV1Schema()
+
+
+@extend_schema_serializer(component_name="SourceAccountBatchErrorResult")
+class BatchRefusedResultSchema(serializers.Serializer):
+    statusCode = serializers.CharField(help_text='"400" or "409" (a string, as in Codat\'s schema).')
+    error = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="SourceAccountV2BatchCreateResponse")
+class BatchCreatedV2Schema(serializers.Serializer):
+    """Codat's SourceAccountV2BatchCreateResponse."""
+
+    sourceAccountId = serializers.CharField()
+    result = BatchCreatedV2ResultSchema()
+
+
+@extend_schema_serializer(component_name="SourceAccountBatchCreateResponse")
+class BatchCreatedV1Schema(serializers.Serializer):
+    """Codat's SourceAccountBatchCreateResponse."""
+
+    sourceAccountId = serializers.CharField()
+    result = BatchCreatedV1ResultSchema()
+
+
+@extend_schema_serializer(component_name="SourceAccountBatchErrorResponse")
+class BatchRefusedSchema(serializers.Serializer):
+    """Codat's SourceAccountBatchErrorResponse. sourceAccountId is left out when the item
+    had no id."""
+
+    sourceAccountId = serializers.CharField(required=False)
+    result = BatchRefusedResultSchema()
+
+
+BATCH_ITEMS = PolymorphicProxySerializer(
+    component_name="SourceAccountBatchItem",
+    serializers=[BatchCreatedV2Schema, BatchCreatedV1Schema, BatchRefusedSchema],
     resource_type_field_name=None,
     many=True,
 )
-
-
-class BatchResultSchema(serializers.Serializer):
-    statusCode = serializers.CharField(help_text="201 when created (a number); \"409\" or \"400\" when not.")
-    error = serializers.CharField(allow_null=True)
-    account = SourceAccountV2Input(required=False)
-
-
-class BatchItemSchema(serializers.Serializer):
-    sourceAccountId = serializers.CharField()
-    result = BatchResultSchema()
+# drf-spectacular makes arrays of 2xx answers only: the 409's, written out.
+BATCH_ITEMS_409 = {"type": "array", "items": {"$ref": "#/components/schemas/SourceAccountBatchItem"}}
 
 
 def batch_answer(bodies: list, outcomes: list) -> tuple[int, list[dict]]:
@@ -552,6 +687,7 @@ class BankFeedAccountMappingInput(serializers.Serializer):
                 "feed_start_date": v.get("feedStartDate")}
 
 
+@extend_schema_serializer(component_name="TargetAccountOption")
 class TargetAccountOptionSchema(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField(allow_null=True)
@@ -559,19 +695,20 @@ class TargetAccountOptionSchema(serializers.Serializer):
     accountNumber = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="BankFeedMapping")
 class BankFeedMappingOutput(serializers.Serializer):
     """Codat's BankFeedMapping: a source account with the Xero accounts it may go to."""
 
     sourceAccountId = serializers.CharField()
     sourceAccountName = serializers.CharField(required=False)
     sourceAccountNumber = serializers.CharField(required=False)
-    sourceBalance = serializers.DecimalField(max_digits=19, decimal_places=4, required=False)
+    sourceBalance = serializers.DecimalField(max_digits=19, decimal_places=4, required=False, coerce_to_string=False)
     sourceCurrency = serializers.CharField(required=False)
     targetAccountId = serializers.CharField(allow_null=True)
     targetAccountName = serializers.CharField(required=False)
     status = serializers.CharField()
     targetAccountOptions = TargetAccountOptionSchema(many=True, allow_null=True)
-    feedStartDate = serializers.DateTimeField(allow_null=True)
+    feedStartDate = serializers.CharField(allow_null=True, help_text=LOCAL_DATETIME_HELP)
 
     def to_representation(self, option):
         sa, feed = option.source_account, option.feed
@@ -597,6 +734,7 @@ class BankFeedMappingOutput(serializers.Serializer):
 MAPPING_FAILED = "Failed"  # Codat's status for a mapping Xero refused
 
 
+@extend_schema_serializer(component_name="BankFeedAccountMappingResponse")
 class BankFeedAccountMappingOutput(serializers.Serializer):
     """Codat's BankFeedAccountMappingResponse."""
 
@@ -714,6 +852,25 @@ def read_transactions(raw_transactions, *, today: date | None = None) -> Checked
     return checked
 
 
+_PUSH_OPTION_NOTES = {"type": "array", "items": {"type": "object", "properties": {
+    "field": {"type": "string"}, "details": {"type": "string"}}}}
+PUSH_OPTION_SCHEMA = {
+    "type": "object",
+    "description": "Codat's PushOption: a field of the push, its own fields under `properties`.",
+    "required": ["type", "displayName", "description", "required"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Object", "Array", "String", "Number", "Boolean", "DateTime"]},
+        "displayName": {"type": "string"},
+        "description": {"type": "string"},
+        "required": {"type": "boolean"},
+        "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+        "options": {"type": "array", "items": {"type": "object"}},
+        "validation": {"type": "object", "properties": {"warnings": _PUSH_OPTION_NOTES,
+                                                        "information": _PUSH_OPTION_NOTES}},
+    },
+}
+
+
 class CreateBankTransactionsInput(serializers.Serializer):
     """Codat's CreateBankTransactions (documents the body; read by read_transactions)."""
 
@@ -722,6 +879,54 @@ class CreateBankTransactionsInput(serializers.Serializer):
                                          max_length=statements.MAX_TRANSACTIONS)
 
 
+PUSH_STATUS_HELP = (
+    "Pending: Xero took the statement (its 202, in statusCode) and delivers it shortly; the operation settles "
+    "on its own (read it again to see). Success: delivered (statusCode 200). Failed: Xero refused the statement "
+    "(statusCode is Xero's, the reasons are in validation.errors) or it could not be sent (429, 503); send the "
+    "batch again. TimedOut: timeoutInMinutes passed without a final answer from Xero."
+)
+STATUS_CODE_HELP = ("Xero's HTTP status for the statement: 202 while Pending, 200 once Success, Xero's 4xx (or 429, "
+                    "503) when Failed.")
+VALIDATION_SCHEMA = {
+    "type": "object",
+    "properties": {kind: {"type": "array", "items": {"$ref": "#/components/schemas/ValidationItem"}}
+                   for kind in ("errors", "warnings")},
+}
+
+
+@extend_schema_serializer(component_name="RecordRef")
+class RecordRefSchema(serializers.Serializer):
+    id = serializers.CharField()
+    dataType = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="PushChange")
+class PushChangeSchema(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Created"])
+    recordRef = RecordRefSchema()
+    attachmentId = serializers.CharField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="PushedBankTransaction")
+class PushedTransactionSchema(serializers.Serializer):
+    id = serializers.CharField()
+    date = serializers.CharField(help_text="Local date-time, as pushed.")
+    description = serializers.CharField(allow_null=True)
+    counterparty = serializers.CharField(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    reconciled = serializers.BooleanField(allow_null=True)
+    amount = serializers.FloatField()
+    balance = serializers.FloatField()
+    transactionType = serializers.CharField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="PushedData")
+class PushedDataSchema(serializers.Serializer):
+    accountId = serializers.CharField()
+    transactions = PushedTransactionSchema(many=True)
+
+
+@extend_schema_serializer(component_name="PushOperation")
 class PushOperationOutput(serializers.ModelSerializer):
     """Codat's PushOperation."""
 
@@ -731,12 +936,15 @@ class PushOperationOutput(serializers.ModelSerializer):
     pushOperationKey = serializers.UUIDField(source="push_operation_key")
     dataConnectionKey = serializers.UUIDField(source="connection_id")
     requestedOnUtc = serializers.DateTimeField(source="requested_on")
-    completedOnUtc = serializers.DateTimeField(source="completed_on", allow_null=True)
+    completedOnUtc = serializers.DateTimeField(source="completed_on", required=False,
+                                               help_text="Left out while the push is Pending (Codat's schema "
+                                                         "does not allow null here).")
     timeoutInMinutes = serializers.IntegerField(source="timeout_in_minutes", allow_null=True)
     timeoutInSeconds = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=PushStatus.choices, help_text=PUSH_STATUS_HELP)
     errorMessage = serializers.CharField(source="error_message", allow_null=True)
     validation = serializers.SerializerMethodField()
-    statusCode = serializers.IntegerField(source="status_code")
+    statusCode = serializers.IntegerField(source="status_code", help_text=STATUS_CODE_HELP)
 
     class Meta:
         model = PushOperation
@@ -744,7 +952,8 @@ class PushOperationOutput(serializers.ModelSerializer):
                   "completedOnUtc", "timeoutInMinutes", "timeoutInSeconds", "status", "errorMessage", "validation",
                   "statusCode"]
 
-    def get_changes(self, operation) -> list[dict] | None:
+    @extend_schema_field(PushChangeSchema(many=True))
+    def get_changes(self, operation):
         if operation.status != PushStatus.SUCCESS:
             return []
         return [{"type": "Created", "recordRef": {"id": t.transaction_id, "dataType": "bankTransactions"},
@@ -753,8 +962,15 @@ class PushOperationOutput(serializers.ModelSerializer):
     def get_timeoutInSeconds(self, operation) -> int | None:
         return operation.timeout_in_minutes * 60 if operation.timeout_in_minutes else None
 
-    def get_validation(self, operation) -> dict:
+    @extend_schema_field(VALIDATION_SCHEMA)
+    def get_validation(self, operation):
         return {"errors": operation.errors, "warnings": operation.warnings}
+
+    def to_representation(self, operation):
+        body = super().to_representation(operation)
+        if body["completedOnUtc"] is None:
+            del body["completedOnUtc"]
+        return body
 
 
 def pushed_transactions(operation):
@@ -765,6 +981,7 @@ def pushed_transactions(operation):
     return operation._pushed
 
 
+@extend_schema_serializer(component_name="CreateBankTransactionsResponse")
 class CreateBankTransactionsOutput(PushOperationOutput):
     """Codat's CreateBankTransactionsResponse: the operation plus the data pushed."""
 
@@ -773,7 +990,8 @@ class CreateBankTransactionsOutput(PushOperationOutput):
     class Meta(PushOperationOutput.Meta):
         fields = [*PushOperationOutput.Meta.fields, "data"]
 
-    def get_data(self, operation) -> dict:
+    @extend_schema_field(PushedDataSchema())
+    def get_data(self, operation):
         return {
             "accountId": operation.account_id,
             "transactions": [

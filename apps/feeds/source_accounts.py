@@ -13,12 +13,21 @@ from apps.tenants.audit import audit_record
 from apps.xero_auth import client
 from apps.xero_auth.tokens import xero_call
 
+from . import selectors
 from .models import ACTIVE_FEED_STATUSES, SourceAccount, SourceAccountStatus
 
 logger = logging.getLogger(__name__)
 
 REQUEST_INVALID = "The request made is not valid."
 SOURCE_ACCOUNT_DUPLICATE = "A source account with id '{id}' already exists for this connection."
+SOURCE_ACCOUNT_OTHER_VERSION = (
+    "This connection's source accounts are {version} ({shape}): create this one as {version} too. A connection's "
+    "source accounts are all v1 or all v2, as Codat's list-source-accounts answers them."
+)
+VERSION_SHAPES = {
+    "v2": "accountType checking, savings, creditCard or prepaidCard",
+    "v1": "accountType Debit or Credit, without routingInfo or accountInfo",
+}
 UPDATE_STATUS_ONLY_DISCONNECTED = "status can only be changed to 'disconnected'."
 UPDATE_BALANCE_CONNECTED = "balance cannot be changed while the account is connected."
 
@@ -41,6 +50,14 @@ class SourceAccountRefused(Refused):
 
     def __init__(self, message=REQUEST_INVALID, *, errors=None):
         super().__init__(message, errors=errors or [item(message)])
+
+
+class SourceAccountOtherVersion(SourceAccountRefused):
+    """The body is in the other version (v1, v2) than the connection's accounts."""
+
+    def __init__(self, version: str):
+        message = SOURCE_ACCOUNT_OTHER_VERSION.format(version=version, shape=VERSION_SHAPES[version])
+        super().__init__(errors=[item(message, item_id="accountType")])
 
 
 class SourceAccountDuplicate(SourceAccountRefused):
@@ -67,11 +84,17 @@ def source_account_create(*, connection, api_version: str, account_id: str, curr
                           balance: Decimal | None = None, routing_info: dict | None = None,
                           account_info: dict | None = None) -> SourceAccount:
     """A pending source account in the version (v1 or v2) the partner created it in. The
-    partner's id is unique per connection (SourceAccountDuplicate)."""
-    if connection.source_accounts.filter(account_id=account_id).exists():
-        raise SourceAccountDuplicate(account_id)
+    partner's id is unique per connection (SourceAccountDuplicate), and a connection's
+    accounts are all of one version (SourceAccountOtherVersion)."""
     try:
         with transaction.atomic():
+            # Serialise creates per connection, so two at once cannot mix versions.
+            type(connection).objects.select_for_update().filter(pk=connection.pk).first()
+            if connection.source_accounts.filter(account_id=account_id).exists():
+                raise SourceAccountDuplicate(account_id)
+            version = selectors.source_accounts_version(connection=connection)
+            if version not in (None, api_version):
+                raise SourceAccountOtherVersion(version)
             account = SourceAccount.objects.create(
                 connection=connection, api_version=api_version, status=SourceAccountStatus.PENDING,
                 account_id=account_id, account_name=account_name, account_type=account_type,

@@ -1,6 +1,9 @@
 """The wire shapes of the companies API: Codat's Company in and out."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+
+from apps.api.serializers import RefusingSerializer
 
 from .models import Company
 
@@ -22,14 +25,25 @@ def _validate_tags(tags):
     return tags
 
 
-class CompanyInput(serializers.Serializer):
+class CompanyInput(RefusingSerializer):
+    """Codat's CompanyRequestBody, as create-company reads it."""
+
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True,
                                  validators=[_validate_tags])
 
 
-class CompanyPatchInput(CompanyInput):
+class CompanyReplaceInput(CompanyInput):
+    """replace-company's body. Codat's spec lists no 400 for it (its SDK would not type
+    the error), so a body refused is a 403."""
+
+    refusal_status = 403
+
+
+class CompanyPatchInput(CompanyReplaceInput):
+    """update-company's body: every field optional (CompanyUpdateRequest); refused as a 403."""
+
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
@@ -46,6 +60,7 @@ class DataConnections:
         cls.serializer, cls.prefetch = serializer, prefetch
 
 
+@extend_schema_serializer(component_name="Company")
 class CompanyOutput(serializers.ModelSerializer):
     """Codat's Company."""
 

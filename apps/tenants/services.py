@@ -15,11 +15,12 @@ REQUEST_INVALID = "The request made is not valid."
 COMPANY_NAME_EMPTY = "name must contain at least one allowed character (letters, digits, spaces and - ' , & @ . ? !)."
 
 
-def company_name_clean(name: str) -> str:
-    """Strip the characters Codat forbids: `Company (Codat[1])` becomes `Company Codat1`."""
+def company_name_clean(name: str, *, refusal_status: int = 400) -> str:
+    """Strip the characters Codat forbids: `Company (Codat[1])` becomes `Company Codat1`.
+    A name left empty is refused with `refusal_status`."""
     cleaned = _FORBIDDEN_NAME_CHARS.sub("", name or "").strip()
     if not cleaned:
-        raise Refused(REQUEST_INVALID, errors=[item(COMPANY_NAME_EMPTY, item_id="name")])
+        raise Refused(REQUEST_INVALID, errors=[item(COMPANY_NAME_EMPTY, item_id="name")], status=refusal_status)
     return cleaned[:200]
 
 
@@ -43,14 +44,15 @@ def company_create(*, partner: Partner, name: str, description=None, tags=None, 
 
 
 def company_update(*, company: Company, replace: bool, **fields) -> Company:
-    """Replace (PUT: absent fields are cleared) or update (PATCH: absent or null fields kept)."""
+    """Replace (PUT: absent fields are cleared) or update (PATCH: absent or null fields kept).
+    A name left empty once cleaned is a 403: Codat's spec lists no 400 for either."""
     if replace:
         fields.setdefault("description", None)
         fields.setdefault("tags", {})
     else:
         fields = {k: v for k, v in fields.items() if v is not None}
     if "name" in fields:
-        fields["name"] = company_name_clean(fields["name"])
+        fields["name"] = company_name_clean(fields["name"], refusal_status=403)
     for attr, value in fields.items():
         setattr(company, attr, value if not (attr == "tags" and value is None) else {})
     company.save()

@@ -17,11 +17,9 @@ from apps.tenants.models import Company, Partner
 from . import client
 from .models import LINK_LIFETIME, LINK_SALT, ConnectionStatus, XeroConnection
 from .refusals import (
-    CONNECTION_EXISTS,
     LINK_INVALID,
     ORG_LINKED_ELSEWHERE,
     REVOKE_UNREACHABLE,
-    ConnectionRefused,
     LinkInvalid,
     OrganisationTaken,
 )
@@ -35,11 +33,16 @@ def _audit(connection, action, detail=""):
                  action=action, detail=detail)
 
 
+@transaction.atomic
 def connection_create(*, company: Company) -> XeroConnection:
-    """A new PendingAuth connection; a company links one Xero organisation at a time."""
-    existing = company.connections.first()
+    """The company's Xero connection: a new PendingAuth one, or the one it already has
+    (whatever its status; its linkUrl (re)connects it): a company links one Xero
+    organisation at a time, so asking twice answers the same connection."""
+    # Serialise creates per company, so two at once cannot make two connections.
+    Company.objects.select_for_update().filter(pk=company.pk).first()
+    existing = company.connections.order_by("created").first()
     if existing is not None:
-        raise ConnectionRefused(CONNECTION_EXISTS.format(id=existing.id))
+        return existing
     connection = XeroConnection(company=company)
     connection.rotate_link()
     connection.save()

@@ -2,7 +2,6 @@
 
 from apps.core.refusals import Refused, item
 
-CONNECTION_EXISTS = "This company already has a Xero connection ({id}); use its linkUrl to (re)connect."
 ORG_LINKED_ELSEWHERE = "The Xero organisation “{org}” is already connected to another company ({company})."
 OAUTH_EXPIRED = "This sign-in to Xero expired or did not start here. Please connect again."
 CONNECTION_NOT_LINKED = "The connection is {status}: the company must connect Xero again from the portal."
@@ -20,10 +19,13 @@ class ConnectionRefused(Refused):
 
 
 class ConnectionNotLinked(ConnectionRefused):
-    """The connection is not Linked, so nothing can be asked of Xero for it."""
+    """The connection is not Linked, so nothing can be asked of Xero for it. A 400 unless
+    the operation asking lists no 400 (`status`)."""
 
-    def __init__(self, status):
-        super().__init__(CONNECTION_NOT_LINKED.format(status=status), errors=[], can_be_retried=False)
+    def __init__(self, connection_status, *, status=None):
+        super().__init__(CONNECTION_NOT_LINKED.format(status=connection_status), errors=[], can_be_retried=False,
+                         status=status)
+        self.connection_status = connection_status
 
 
 class OrganisationTaken(ConnectionRefused):

@@ -1,12 +1,21 @@
 """The wire shapes of the connections API: Codat's Connection and company information."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+
+from apps.api.serializers import REQUEST_INVALID
+from apps.core.refusals import Refused, item
 
 from .models import XERO_INTEGRATION_ID, XERO_PLATFORM_KEY, XERO_PLATFORM_NAME, XERO_SOURCE_ID, ConnectionStatus
 
 PLATFORM_KEYS = {XERO_PLATFORM_KEY: XERO_PLATFORM_NAME}
+PLATFORM_UNKNOWN = "There is no integration with platformKey {key}; available platform keys: {known}."
+BODY_NOT_OBJECT = "The request body must be a JSON object."
+UNLINK_ONLY = ("status can only be set to Unlinked: a connection becomes Linked when the company connects Xero "
+               "through its linkUrl.")
 
 
+@extend_schema_serializer(component_name="Connection")
 class ConnectionOutput(serializers.Serializer):
     """Codat's Connection. Tokens are never part of it."""
 
@@ -51,19 +60,38 @@ class ConnectionOutput(serializers.Serializer):
 
 
 class ConnectionCreateInput(serializers.Serializer):
-    platformKey = serializers.CharField()
+    """create-connection's body (the field documents it; platform_key reads it). Codat's
+    spec lists no 400 for it: a platformKey missing or not one of ours is a 404, the
+    integration asked for is not here."""
 
-    def validate_platformKey(self, value):
-        if value not in PLATFORM_KEYS:
+    platformKey = serializers.CharField(min_length=4, max_length=4, help_text="`gbol` (Xero), the only one here.")
+
+    @staticmethod
+    def platform_key(data) -> str:
+        key = data.get("platformKey") if isinstance(data, dict) else None
+        if key not in PLATFORM_KEYS:
             known = ", ".join(f"{k} ({v})" for k, v in PLATFORM_KEYS.items())
-            raise serializers.ValidationError(f"Unknown platformKey {value!r}; available platform keys: {known}")
-        return value
+            message = PLATFORM_UNKNOWN.format(key=repr(key) if isinstance(key, str) else "(none)", known=known)
+            raise Refused(message, errors=[item(message, item_id="platformKey")], status=404)
+        return key
 
 
 class ConnectionUpdateInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[ConnectionStatus.UNLINKED])
+    """unlink-connection's body (the field documents it; check reads it): `status` Unlinked,
+    or left out (Codat makes it optional), unlinks. Codat's spec lists no 400 for it: another
+    status is a 403."""
+
+    status = serializers.ChoiceField(choices=[ConnectionStatus.UNLINKED], required=False, allow_null=True)
+
+    @staticmethod
+    def check(data) -> None:
+        if not isinstance(data, dict):
+            raise Refused(REQUEST_INVALID, errors=[item(BODY_NOT_OBJECT)], status=403)
+        if data.get("status") not in (None, ConnectionStatus.UNLINKED):
+            raise Refused(REQUEST_INVALID, errors=[item(UNLINK_ONLY, item_id="status")], status=403)
 
 
+@extend_schema_serializer(component_name="CompanyInformation")
 class CompanyInformationOutput(serializers.Serializer):
     """Codat's company information, from the Xero organisation."""
 

@@ -196,7 +196,10 @@ def test_xero_rate_limit_is_a_429_with_retry_after(partner_a, linked_connection,
 def test_a_connection_that_is_not_linked_is_refused(partner_a, connection):
     create_account(partner_a, connection, id="acc")
 
-    assert partner_a.get(mapping_url(connection)).status_code == 400
+    # Codat's get-bank-account-mapping lists no 400 (its SDK would not type the error).
+    listed = partner_a.get(mapping_url(connection))
+    assert listed.status_code == 403
+    assert "PendingAuth" in listed.json()["error"]
     response = map_account(partner_a, connection, "acc")
     assert response.status_code == 400
     assert "PendingAuth" in response.json()["error"]

@@ -65,3 +65,29 @@ def test_a_body_that_is_not_a_list_of_accounts_is_refused_whole(partner_a, conne
     assert response.status_code == 400
     assert response.json()["validation"]["errors"][0]["message"] == serializers.BATCH_EMPTY.format(
         limit=serializers.BATCH_LIMIT)
+
+
+@pytest.mark.parametrize("currency", [{}, []], ids=["object", "array"])
+def test_a_currency_that_is_not_a_string_refuses_that_item_only(partner_a, connection, currency):
+    response = partner_a.post(batch_url(connection), [v2_body(id="ok"), v2_body(id="bad", currency=currency)],
+                              format="json")
+
+    assert response.status_code == 207, response.content
+    results = response.json()
+    assert [r["result"]["statusCode"] for r in results] == [201, "400"]
+    assert "currency" in results[1]["result"]["error"]
+    assert list(SourceAccount.objects.values_list("account_id", flat=True)) == ["ok"]
+
+
+def test_a_batch_keeps_the_connection_in_one_version(partner_a, connection):
+    items = [v2_body(id="v2"), {"id": "v1", "accountType": "Debit", "currency": "EUR"}, {"id": "bare"}]
+
+    response = partner_a.post(batch_url(connection), items, format="json")
+
+    assert response.status_code == 207, response.json()
+    results = response.json()
+    assert [r["result"]["statusCode"] for r in results] == [201, "400", "400"]
+    assert "are v2" in results[1]["result"]["error"]
+    # Read as v2, the connection's version: what it lacks is named.
+    assert "accountName" in results[2]["result"]["error"]
+    assert list(SourceAccount.objects.values_list("api_version", flat=True)) == ["v2"]

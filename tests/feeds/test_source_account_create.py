@@ -44,12 +44,69 @@ def test_it_creates_a_v1_account_and_answers_in_v1_shape(partner_a, connection):
     assert SourceAccount.objects.get(account_id="acc-002").api_version == "v1"
 
 
-def test_a_v1_body_needs_only_an_id(partner_a, connection):
-    response = partner_a.post(accounts_url(connection), {"id": "only-id"}, format="json")
+# Codat's v1 schema requires only an id, but an account without a currency could never be
+# fed to Xero (and its answer would carry a currency of null, which the schema does not
+# allow): as Codat's Xero guide says, v1 needs the currency too.
+def test_a_v1_body_needs_an_id_and_a_currency(partner_a, connection):
+    refused = partner_a.post(accounts_url(connection), {"id": "only-id"}, format="json")
+    assert refused.status_code == 400
+    assert errors_of(refused) == {"currency": "currency is required."}
+    assert not SourceAccount.objects.exists()
+
+    response = partner_a.post(accounts_url(connection), {"id": "only-id", "currency": "USD"}, format="json")
 
     assert response.status_code == 200, response.json()
-    assert response.json()["currency"] is None
+    assert response.json()["currency"] == "USD"
     assert response.json()["status"] == "pending"
+
+
+@pytest.mark.parametrize("currency", [{}, [], 826, None], ids=["object", "array", "number", "null"])
+def test_a_currency_that_is_not_a_string_is_a_400_naming_it(partner_a, connection, currency):
+    for body in (v2_body(currency=currency), v1_body(currency=currency)):
+        response = partner_a.post(accounts_url(connection), body, format="json")
+
+        assert response.status_code == 400, response.content
+        assert "currency" in errors_of(response)
+    assert not SourceAccount.objects.exists()
+
+
+def test_a_v1_body_on_a_v2_connection_is_refused_naming_the_version(partner_a, connection):
+    partner_a.post(accounts_url(connection), v2_body(), format="json")
+
+    response = partner_a.post(accounts_url(connection), v1_body(), format="json")
+
+    assert response.status_code == 400
+    message = errors_of(response)["accountType"]
+    assert "are v2" in message and "checking, savings, creditCard or prepaidCard" in message
+    assert list(SourceAccount.objects.values_list("account_id", flat=True)) == ["acc-001"]
+
+
+def test_a_v2_body_on_a_v1_connection_is_refused_naming_the_version(partner_a, connection):
+    partner_a.post(accounts_url(connection), v1_body(), format="json")
+
+    response = partner_a.post(accounts_url(connection), v2_body(), format="json")
+
+    assert response.status_code == 400
+    assert "are v1" in errors_of(response)["accountType"]
+    assert list(SourceAccount.objects.values_list("account_id", flat=True)) == ["acc-002"]
+
+
+def test_a_body_that_does_not_say_its_version_is_read_in_the_connections(partner_a, connection):
+    partner_a.post(accounts_url(connection), v2_body(), format="json")
+
+    response = partner_a.post(accounts_url(connection), {"id": "x", "currency": "USD"}, format="json")
+
+    assert response.status_code == 400
+    assert set(errors_of(response)) == {"accountName", "accountNumber", "accountType", "balance"}
+
+
+def test_an_emptied_connection_takes_either_version_again(partner_a, connection):
+    partner_a.post(accounts_url(connection), v2_body(), format="json")
+    partner_a.delete(accounts_url(connection, "acc-001"))
+
+    response = partner_a.post(accounts_url(connection), v1_body(), format="json")
+
+    assert response.status_code == 200, response.json()
 
 
 def test_it_itemises_missing_v2_fields(partner_a, connection):

@@ -96,6 +96,18 @@ def test_a_v1_account_is_answered_in_v1_shape(partner_a, connection):
     assert response.json()["accountType"] == "Credit"
 
 
+def test_a_v2_account_is_answered_in_codats_v1_shape_as_its_spec_says(partner_a, connection, account):
+    response = partner_a.patch(accounts_url(connection, "acc-001"), {"accountName": "Renamed"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert set(body) == {"id", "accountName", "accountType", "accountNumber", "sortCode", "currency", "balance",
+                         "modifiedDate", "status"}
+    assert (body["accountType"], body["currency"]) == ("checking", "GBP")
+    listed = partner_a.get(accounts_url(connection)).json()[0]
+    assert listed["routingInfo"] == {"bankCode": "400000", "type": "sortcode"}  # kept, and listed in v2
+
+
 def test_an_unknown_account_is_404(partner_a, connection):
     response = partner_a.patch(accounts_url(connection, "nope"), {"accountName": "X"}, format="json")
 

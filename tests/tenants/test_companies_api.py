@@ -83,6 +83,27 @@ def test_update_keeps_fields_left_out_or_null(partner_a):
     assert (company.name, company.description, company.tags) == ("Acme 3", "keep", {"a": "b"})
 
 
+# Codat's spec lists no 400 for replace-company and update-company (its SDK would raise an
+# untyped error): a body they refuse is a 403.
+@pytest.mark.parametrize("body", [
+    {"name": "T", "tags": {f"k{i}": "v" for i in range(11)}},
+    {"name": "T", "tags": {"n" * 28: "v"}},
+    {"name": "T", "tags": {"k": "v" * 101}},
+    {"name": "[](){}"},
+    {"name": ["Acme"]},
+], ids=["eleven-tags", "long-tag-name", "long-tag-value", "name-of-forbidden-characters", "name-not-text"])
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_replace_and_update_refuse_a_bad_body_with_a_403(partner_a, method, body):
+    company = CompanyFactory(partner=partner_a.partner, name="Acme", tags={"a": "b"})
+
+    response = getattr(partner_a, method)(f"/api/companies/{company.id}", body, format="json")
+
+    error = assert_error_message(response, 403)
+    assert error["validation"]["errors"][0]["itemId"] in ("name", "tags")
+    company.refresh_from_db()
+    assert (company.name, company.tags) == ("Acme", {"a": "b"})
+
+
 def test_delete_is_204_and_removes_the_company(partner_a):
     company = CompanyFactory(partner=partner_a.partner)
     response = partner_a.delete(f"/api/companies/{company.id}")

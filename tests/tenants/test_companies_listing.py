@@ -53,6 +53,19 @@ def test_bad_paging_is_a_400(partner_a, params):
     assert partner_a.get(f"/api/companies?{params}").status_code == 400
 
 
+# Codat documents (and its pageSize parameter allows) up to 5000 a page, but its answer's
+# schema caps pageSize at 2000: more is served in pages of 2000, and the answer says so.
+def test_a_page_holds_at_most_2000_and_says_so(partner_a):
+    Company.objects.bulk_create([Company(partner=partner_a.partner, name=f"Company {i:04}") for i in range(2001)])
+
+    body = partner_a.get("/api/companies?pageSize=5000&orderBy=name").json()
+
+    assert (body["pageSize"], len(body["results"]), body["totalResults"]) == (2000, 2000, 2001)
+    assert body["_links"]["next"]["href"] == "/api/companies?orderBy=name&page=2&pageSize=2000"
+    rest = partner_a.get("/api/companies?pageSize=5000&page=2&orderBy=name").json()
+    assert [c["name"] for c in rest["results"]] == ["Company 2000"]
+
+
 def test_default_order_is_newest_first(partner_a, companies):
     assert names(partner_a.get("/api/companies")) == ["Gamma Gym", "Beta Bakery", "Alpha Cafe"]
 

@@ -36,25 +36,48 @@ def test_a_partner_creates_a_xero_connection_waiting_for_the_company(partner_a, 
     assert XeroConnection.objects.get(pk=body["id"]).company == company
 
 
-def test_an_unknown_platform_key_is_refused_naming_the_keys_that_exist(partner_a, company):
-    response = partner_a.post(connections_url(company.id), {"platformKey": "qbon"}, format="json")
+# Codat's spec lists no 400 for create-connection (its SDK would raise an untyped error):
+# an integration that is not here is a 404.
+@pytest.mark.parametrize("body", [{"platformKey": "qbon"}, {}, {"platformKey": 7}],
+                         ids=["unknown", "missing", "number"])
+def test_an_unknown_platform_key_is_a_404_naming_the_keys_that_exist(partner_a, company, body):
+    response = partner_a.post(connections_url(company.id), body, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 404
     body = response.json()
-    assert body["statusCode"] == 400
+    assert body["statusCode"] == 404
     messages = " ".join(e["message"] for e in body["validation"]["errors"])
-    assert "qbon" in messages and "gbol (Xero)" in messages
+    assert "gbol (Xero)" in messages
+    assert body["validation"]["errors"][0]["itemId"] == "platformKey"
     assert not company.connections.exists()
 
 
-def test_a_second_connection_for_the_same_company_is_refused(partner_a, company):
+def test_an_unknown_platform_key_is_named_in_the_refusal(partner_a, company):
+    response = partner_a.post(connections_url(company.id), {"platformKey": "qbon"}, format="json")
+
+    assert "qbon" in response.json()["error"]
+
+
+def test_a_second_create_answers_the_connection_the_company_has(partner_a, company):
     first = partner_a.post(connections_url(company.id), {"platformKey": "gbol"}, format="json").json()
 
     response = partner_a.post(connections_url(company.id), {"platformKey": "gbol"}, format="json")
 
-    assert response.status_code == 400
-    assert first["id"] in response.json()["error"]
+    assert response.status_code == 200
+    assert response.json()["id"] == first["id"]
+    assert response.json()["status"] == "PendingAuth"
     assert company.connections.count() == 1
+
+
+def test_a_create_after_unlinking_answers_the_unlinked_connection_to_link_again(partner_a, linked_connection):
+    url = connections_url(linked_connection.company_id)
+    partner_a.patch(connections_url(linked_connection.company_id, linked_connection.id), {}, format="json")
+
+    response = partner_a.post(url, {"platformKey": "gbol"}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["status"]) == (str(linked_connection.id), "Unlinked")
+    assert "/portal/link/" in response.json()["linkUrl"]
 
 
 def test_get_answers_the_connection_as_created(partner_a, company):
@@ -142,12 +165,25 @@ def test_an_unlinked_connection_can_be_linked_again(partner_a, linked_connection
     assert info.json()["companyName"] == UK
 
 
-def test_unlink_accepts_only_the_unlinked_status(partner_a, linked_connection):
+# Codat's spec lists no 400 for unlink-connection: another status is a 403.
+@pytest.mark.parametrize("status", ["Linked", "PendingAuth", "Deauthorized", "linked"])
+def test_unlink_accepts_only_the_unlinked_status(partner_a, linked_connection, status):
     response = partner_a.patch(connections_url(linked_connection.company_id, linked_connection.id),
-                               {"status": "Linked"}, format="json")
+                               {"status": status}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert response.json()["validation"]["errors"][0]["itemId"] == "status"
     assert XeroConnection.objects.get(pk=linked_connection.pk).status == ConnectionStatus.LINKED
+
+
+@pytest.mark.parametrize("body", [{}, {"status": None}, None], ids=["empty", "null-status", "no-body"])
+def test_unlink_without_a_status_unlinks(partner_a, linked_connection, body):
+    url = connections_url(linked_connection.company_id, linked_connection.id)
+    response = partner_a.patch(url, body, format="json") if body is not None else partner_a.patch(url)
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "Unlinked"
+    assert XeroConnection.objects.get(pk=linked_connection.pk).status == ConnectionStatus.UNLINKED
 
 
 def test_delete_revokes_at_xero_and_removes_the_connection(partner_a, linked_connection):
