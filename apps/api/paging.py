@@ -1,6 +1,7 @@
 """Codat's paging: `page`, `pageSize` and the `{results, pageNumber, pageSize,
 totalResults, _links}` envelope."""
 
+import re
 from urllib.parse import urlencode
 
 from rest_framework.pagination import BasePagination
@@ -11,16 +12,15 @@ from apps.core.refusals import item as validation_item
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 5000
+# ASCII digits only, as the spec's integer (int() would also take "١", "1_0" and " 5").
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _positive_int(request, name, default, maximum=None):
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if _DIGITS.fullmatch(raw) else 0
     if value < 1 or (maximum and value > maximum):
         limit = f" and at most {maximum}" if maximum else ""
         raise Refused(

@@ -7,6 +7,9 @@ from .models import Company
 MAX_TAGS = 10
 TAG_NAME_LIMIT = 27
 TAG_VALUE_LIMIT = 100
+# Codat sets no limit on these; ours keep a company's answer small (a page lists up to 5000).
+NAME_LIMIT = 200
+DESCRIPTION_LIMIT = 1000
 
 
 def _validate_tags(tags):
@@ -23,14 +26,16 @@ def _validate_tags(tags):
 
 
 class CompanyInput(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=NAME_LIMIT)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False,
+                                        max_length=DESCRIPTION_LIMIT)
     tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True,
                                  validators=[_validate_tags])
 
 
 class CompanyPatchInput(CompanyInput):
-    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False,
+                                 max_length=NAME_LIMIT)
 
 
 class DataConnections:
