@@ -391,3 +391,13 @@ def test_paging_takes_ascii_digits_only(partner_a, name, value):
     response = partner_a.get("/api/companies", {name: value})
     assert response.status_code == 400, response.content
     assert response.json()["validation"]["errors"][0]["itemId"] == name
+
+
+@pytest.mark.parametrize("currency", [{}, [], ["GBP"], 826, None, "gbp", "GBP "])
+def test_a_currency_that_is_not_an_iso_code_is_a_400(partner_a, account, currency):
+    before = rows()
+    body = {"id": "acc-2", "accountName": "Savings", "accountType": "savings", "accountNumber": "2",
+            "sortCode": "40-00-00", "currency": currency, "balance": 1}
+    response = partner_a.post(f"{base(account)}/connectionInfo/bankFeedAccounts", body, format="json")
+    answer = refused_with_nothing_written(response, before)
+    assert "currency" in [e["itemId"] for e in answer["validation"]["errors"]]
