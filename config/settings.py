@@ -61,8 +61,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "apps.mapping_ui.middleware.PartnerLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # A NUL in an /api/ path or query would reach PostgreSQL and fail as a 500: a 400 instead.
-    "apps.api.middleware.RejectNulMiddleware",
+    # The partner API's edge: bodies over the limit, NUL in a path or query, ids too long
+    # to store, refused as a 400 before anything runs.
+    "apps.api.middleware.ApiEdgeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -70,7 +71,12 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "apps.tenants.audit.AuditActorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A page whose work needs the shared cache while it is unreachable: a 503, not a 500.
+    "apps.mapping_ui.middleware.DependencyUnavailableMiddleware",
 ]
+# Request bodies (the partner API's, and forms): Xero's own limit for a statement request.
+# A push of 1000 lines with every text field at Xero's limit is about 2.6 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", "3000000")
 
 ROOT_URLCONF = "config.urls"
 # Pages the lower apps link to, by URL name (apps.core.urls.page_url), so that none of
@@ -109,7 +115,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "apps.core.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis that stops answering fails a request in seconds (503), instead of holding it.
+    _redis_timeout = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "2"))
+    CACHES = {"default": {"BACKEND": "apps.core.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}
 else:
     # One process only: the rate limiter and locks built on the cache stay correct
     # for the demo's single server.
@@ -153,6 +162,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "apps.tenants.adapters.NoSignupAccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Login limits count per client address. X-Forwarded-For is written by clients too: only the
+# entries added by this many proxies of ours (in front of gunicorn) are believed; 0 means
+# none, and the limit keys on the connection's own address.
+ALLAUTH_TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 LOGIN_URL = "/portal/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/portal/accounts/login/"
@@ -162,8 +175,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.paging.CodatPagination",
     "EXCEPTION_HANDLER": "apps.api.errors.codat_exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # JSON without NUL characters, which PostgreSQL text cannot store (a 400, not a 500).
+    # Amounts written as the exact decimals they are.
+    "DEFAULT_RENDERER_CLASSES": ["apps.api.renderers.CodatJSONRenderer"],
+    # JSON nested at most 32 deep, numbers exact, text PostgreSQL can store (else a 400).
     "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.CodatJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -233,8 +247,10 @@ if XERO_SANDBOX:
     INSTALLED_APPS.append("apps.xero_sandbox")
 
 # Fernet keys, newest first, comma-separated: MultiFernet decrypts with any, encrypts
-# with the first. The default is for the demo only.
-TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LTAwMDA=")
+# with the first. The default is the demo's key, public in this repository: check --deploy
+# refuses it once DEBUG is off.
+DEMO_TOKEN_ENCRYPTION_KEY = "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LTAwMDA="
+TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", DEMO_TOKEN_ENCRYPTION_KEY)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False

@@ -1,17 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import include, path, reverse
 from django.views.decorators.http import require_GET
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from apps.api.errors import api_not_found, api_server_error
+from apps.api.errors import api_bad_request, api_not_found, api_server_error
+from apps.core.redis import cache_reachable
 
 
 def healthz(request):
-    """Liveness: answers 200 only while the database answers."""
+    """Liveness, for load balancers to poll: answers 200 only while the database answers.
+    One query; the shared cache is /readyz's to judge."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
@@ -43,6 +45,29 @@ class ApiDocsView(SpectacularRedocView):
         return response
 
 
+def readyz(request):
+    """Readiness: each dependency and whether it answers; 503 while one does not (a push,
+    a mapping or a sign-in would then be refused)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except DatabaseError:
+        database = "unreachable"
+    checks = {"database": database, "cache": "ok" if cache_reachable() else "unreachable"}
+    ready = all(state == "ok" for state in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
+
+
+# Django's own refusals (a Host not in ALLOWED_HOSTS, too many fields) answer the partner
+# API's paths with Codat's ErrorMessage. gunicorn's refusals of a malformed request line or
+# header happen before Django and stay its plain-text 400s.
+def handler400(request, exception):
+    if request.path.startswith("/api/"):
+        return api_bad_request(request)
+    return bad_request(request, exception)
+
+
 def handler404(request, exception):
     """The partner API answers unknown paths with Codat's ErrorMessage; the rest gets the page."""
     if request.path.startswith("/api/"):
@@ -58,6 +83,7 @@ def handler500(request):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", api_index, name="api-index"),

@@ -6,18 +6,24 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apps.core.redis import CACHE_UNREACHABLE
 from apps.core.refusals import Refused
 from apps.core.refusals import item as validation_item
 
 logger = logging.getLogger(__name__)
 
 SERVICE = "PublicApi"
+SERVICE_UNAVAILABLE = "The service is briefly unavailable (a dependency is not answering). Please retry shortly."
+# Seconds a partner is asked to wait before retrying a dependency outage.
+UNAVAILABLE_RETRY_AFTER = 5
+BODY_TOO_LARGE = "The request body is larger than this server accepts."
+BAD_REQUEST = "The request could not be understood (a malformed request line, header or host)."
 
 
 # Exceptions of layers above this kit (Xero's, say) that the API answers as a Refused:
@@ -34,6 +40,21 @@ def translate(exc_type: type):
         return fn
 
     return register
+
+
+def _cache_unreachable(exc):
+    # The shared cache holds the push locks and the Xero rate limits: without it nothing
+    # that needs them can run, and a retry once it is back can.
+    return Refused(SERVICE_UNAVAILABLE, status=503, can_be_retried=True, retry_after=UNAVAILABLE_RETRY_AFTER)
+
+
+for _unreachable in CACHE_UNREACHABLE:
+    translate(_unreachable)(_cache_unreachable)
+
+
+@translate(RequestDataTooBig)
+def _body_too_large(exc):
+    return Refused(BODY_TOO_LARGE, can_be_retried=False)
 
 
 def _translated(exc) -> Refused | None:
@@ -130,6 +151,11 @@ def codat_exception_handler(exc, context):
 
 def _json_error(request, code, message):
     return JsonResponse(error_body(code, message), status=code)
+
+
+def api_bad_request(request, exception=None):
+    """Django's own 400s under /api/ (a Host not in ALLOWED_HOSTS, say)."""
+    return _json_error(request, status.HTTP_400_BAD_REQUEST, BAD_REQUEST)
 
 
 def api_not_found(request, exception=None):

@@ -2,26 +2,33 @@
 
 Same key and same request (method, path, body) replays the first answer; the same key
 with another request is a 422; a retry while the first is still running is a 409.
-Answers of 5xx are not kept, so a retry after a server fault runs again. Keys are kept
-for 24 hours per partner.
+Only final answers are kept: 2xx, and 4xx a resend cannot change. An answer that asks
+for a retry (429, 5xx, or any saying canBeRetried) is not, so the retry runs again. A
+body that cannot be read is refused before the key is claimed: nothing is kept for it.
+Keys are kept for 24 hours per partner.
 """
 
 import hashlib
 import json
+import re
 from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.core.refusals import Refused
 
 from .models import IdempotencyRecord
+from .renderers import CodatJSONRenderer
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# A header value a key can be written in by any client, and stored as sent.
+_KEY = re.compile(r"[\x21-\x7e]+")
+KEY_INVALID = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, without spaces."
 
 
 def _caller(request) -> str:
@@ -57,6 +64,15 @@ def _claim(caller, key, fingerprint):
     return record
 
 
+def _final(response) -> bool:
+    """Whether a resend could get another answer: not when it is a 2xx or a 4xx that
+    does not ask for a retry."""
+    if response.status_code >= 500 or response.status_code == 429:
+        return False
+    data = response.data
+    return not (isinstance(data, dict) and data.get("canBeRetried") == "True")
+
+
 def idempotent(handler):
     """Decorate an APIView's post/patch method to honour Idempotency-Key."""
 
@@ -65,15 +81,15 @@ def idempotent(handler):
         key = request.headers.get("Idempotency-Key")
         if not key:
             return handler(view, request, *args, **kwargs)
-        if len(key) > MAX_KEY_LENGTH:
-            raise Refused(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.")
-        if "\x00" in key:  # PostgreSQL text cannot hold it: a 400 here, not a 500 in _claim
-            raise Refused("Idempotency-Key may not contain the NUL character.")
+        if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+            raise Refused(KEY_INVALID)
         body = request._request.body  # read before DRF parses, so the raw bytes stay available
+        request.data  # noqa: B018 - parsed now: a body that cannot be read claims no key
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
         record = _claim(_caller(request), key, fingerprint)
         if record is not None:
-            data = json.loads(bytes(record.response_body)) if record.response_body else None
+            # Numbers as exact as they were answered.
+            data = json.loads(bytes(record.response_body), parse_float=Decimal) if record.response_body else None
             response = Response(data, status=record.response_status)
             response["Idempotent-Replayed"] = "true"
             return response
@@ -81,10 +97,10 @@ def idempotent(handler):
             response = handler(view, request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the error answer is the one to keep
             response = view.handle_exception(exc)
-        if response.status_code >= 500:
+        if not _final(response):
             IdempotencyRecord.objects.filter(caller=_caller(request), key=key).delete()
         else:
-            rendered = JSONRenderer().render(response.data) if response.data is not None else None
+            rendered = CodatJSONRenderer().render(response.data) if response.data is not None else None
             IdempotencyRecord.objects.filter(caller=_caller(request), key=key).update(
                 completed=True, response_status=response.status_code, response_body=rendered
             )

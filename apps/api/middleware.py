@@ -1,23 +1,61 @@
-"""Refuses partner API requests whose path or query string carries a NUL character.
+"""The partner API's edge: requests refused before any view, parser or key claim runs, so
+a refusal here writes nothing.
 
-Path ids and query values are looked up in PostgreSQL, whose text cannot hold NUL:
-without this, `.../bankFeedAccounts/a%00b` or `?query=name=%00` is a 500."""
+- A body over DATA_UPLOAD_MAX_MEMORY_SIZE bytes (by its Content-Length): never read.
+- A NUL character in the path or the query string: path ids and query values are looked
+  up in PostgreSQL, whose text cannot hold NUL (`.../bankFeedAccounts/a%00b` or
+  `?query=name=%00` would be a 500).
+- A path id longer than MAX_ID_LENGTH: no id of ours or of a partner's is (they are
+  varchar(255) columns)."""
 
+from django.conf import settings
 from django.http import JsonResponse
 
 from .errors import error_body
 from .parsers import NUL
 
+MAX_ID_LENGTH = 255
+BODY_TOO_LARGE = "The request body is {size} bytes; at most {limit} bytes are accepted."
+PATH_HAS_NUL = "The request path and query may not contain the NUL character."
+ID_TOO_LONG = "{name} may be at most {limit} characters long."
 
-class RejectNulMiddleware:
+
+def _refuse(message):
+    return JsonResponse(error_body(400, message), status=400)
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class ApiEdgeMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith("/api/") and (
-            NUL in request.path_info
-            or any(NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists())
-        ):
-            return JsonResponse(error_body(400, "The request path and query may not contain the NUL character."),
-                                status=400)
+        if request.path_info.startswith("/api/"):
+            size, limit = _content_length(request), settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if limit is not None and size > limit:
+                return _refuse(BODY_TOO_LARGE.format(size=size, limit=limit))
+            if NUL in request.path_info or any(
+                NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists()
+            ):
+                return _refuse(PATH_HAS_NUL)
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.path_info.startswith("/api/"):
+            return None
+        for name, value in view_kwargs.items():
+            if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+                return _refuse(ID_TOO_LONG.format(name=_camel(name), limit=MAX_ID_LENGTH))
+        return None
+
+
+def _camel(name: str) -> str:
+    """`account_id` as the partner's documentation names it: accountId."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)

@@ -5,6 +5,7 @@ Codat documents (and its spec's `pageSize` parameter allows) up to 5000 a page, 
 answer's schema caps `pageSize` at 2000: a request for more is served in pages of 2000,
 and the answer's `pageSize` and `_links` say so."""
 
+import re
 from urllib.parse import urlencode
 
 from rest_framework.pagination import BasePagination
@@ -16,16 +17,15 @@ from apps.core.refusals import item as validation_item
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 5000  # what a request may ask for; more is a 400 naming pageSize
 PAGE_SIZE_CAP = 2000  # what a page holds at most
+# ASCII digits only, as the spec's integer (int() would also take "١", "1_0" and " 5").
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _positive_int(request, name, default, maximum=None):
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if _DIGITS.fullmatch(raw) else 0
     if value < 1 or (maximum and value > maximum):
         limit = f" and at most {maximum}" if maximum else ""
         raise Refused(

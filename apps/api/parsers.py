@@ -1,33 +1,119 @@
-"""The partner API's JSON parser: JSON, minus the NUL character.
+"""The partner API's JSON parser: strict JSON, numbers exact, and only text the database
+can store. Three steps, each its own function, so a faster decoder can replace the
+middle one without the checks around it changing:
 
-PostgreSQL text cannot hold NUL (U+0000), so a body carrying one (escaped as \\u0000)
-would reach the database and fail there as a 500. It is refused here as a parse error,
-which the exception handler answers as a 400 ErrorMessage."""
+1. nesting_problem: the body may nest at most MAX_DEPTH levels, judged on the raw bytes
+   before any decoder recurses into them;
+2. decode: UTF-8 JSON, numbers with a fraction or an exponent as exact Decimals (Xero
+   keeps 4 decimal places of 15-digit amounts, which a float cannot hold), no NaN or
+   Infinity;
+3. text_problem: no NUL (U+0000) and no lone UTF-16 surrogate (an escaped \\ud800 without
+   its pair) in any key or string: PostgreSQL text cannot hold the first, UTF-8 (so
+   psycopg) cannot encode the second.
 
-import io
+Each problem is a ParseError, which the exception handler answers as a 400 ErrorMessage."""
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 NUL = "\x00"
+# Our deepest body is a push (an object holding an array of objects): 3 levels.
+MAX_DEPTH = 32
+TOO_DEEP = f"JSON may nest objects and arrays at most {MAX_DEPTH} levels deep."
+HAS_NUL = "text may not contain the NUL character (\\u0000)."
+HAS_SURROGATE = "text may not contain a lone UTF-16 surrogate (\\ud800 to \\udfff without its pair)."
+
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
+_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
+# Only an escape can put NUL or a surrogate into a decoded string (raw control bytes and
+# encoded surrogates are not valid JSON or UTF-8), so text is walked only when one is there.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def contains_nul(value) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
+def _brackets_outside_strings(raw: bytes) -> bytes:
+    """The brackets of `raw` that are not inside a JSON string, in order, as a decoder
+    reads them. Without escaped backslashes and quotes, the quotes left delimit strings;
+    strings without brackets are the empty pairs of quotes among brackets and quotes."""
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = raw.translate(None, _NOT_MARKS)
+    outside = marks.replace(b'""', b"")
+    if b'"' in outside:  # some string holds brackets: keep every other run between quotes
+        outside = b"".join(marks.split(b'"')[::2])
+    return outside
+
+
+def nesting_problem(raw: bytes) -> str | None:
+    """TOO_DEEP when objects and arrays nest deeper than MAX_DEPTH outside strings, counting
+    those left open. Each round removes the innermost pairs, so the rounds count the depth
+    of what is closed; what is left has no pair (a decoder refuses it), and only its opening
+    brackets could take a decoder deeper."""
+    brackets = _brackets_outside_strings(raw)
+    depth = 0
+    while brackets:
+        if depth == MAX_DEPTH:
+            return TOO_DEEP
+        brackets, removed = _INNERMOST_PAIR.subn(b"", brackets)
+        if not removed:
+            return TOO_DEEP if depth + brackets.count(b"[") + brackets.count(b"{") > MAX_DEPTH else None
+        depth += 1
+    return None
+
+
+def _constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _decimal(text):
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal holds
+        raise ValueError(f"the number {text[:40]} is out of range")
+
+
+def decode(raw: bytes):
+    """The JSON value of a UTF-8 body; ValueError when it is not JSON."""
+    return json.loads(raw.decode("utf-8"), parse_float=_decimal, parse_constant=_constant)
+
+
+def text_problem(data, raw: bytes) -> str | None:
+    """HAS_NUL or HAS_SURROGATE when a key or string of `data` holds one."""
+    if not _SUSPECT_ESCAPE.search(raw):
+        return None
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if NUL in value:
+                return HAS_NUL
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return HAS_SURROGATE
+    return None
 
 
 class CodatJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
-        data = super().parse(io.BytesIO(raw), media_type, parser_context)
-        # A NUL can only arrive escaped (JSON refuses a raw control character in a
-        # string), so the walk through every string runs only when the escape is there.
-        if (b"\\u0000" in raw or b"\x00" in raw) and contains_nul(data):
-            raise ParseError("text may not contain the NUL character (\\u0000).")
+        problem = nesting_problem(raw)
+        if problem:
+            raise ParseError(problem)
+        try:
+            data = decode(raw)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            raise ParseError(f"JSON parse error - {exc}")
+        problem = text_problem(data, raw)
+        if problem:
+            raise ParseError(problem)
         return data

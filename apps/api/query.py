@@ -3,13 +3,17 @@
     query=name~bank && {created>2024-01-01 || description=vip}
 
 Comparisons: `=`, `!=`, `~` (contains), `>`, `<`, `>=`, `<=`; `&&` binds tighter than
-`||`; `{ }` groups. Strings compare case-insensitively, as Codat's do. Each list
-operation declares which properties it can filter and order by; anything else is a
-400 naming the property, never a silent no-op.
+`||`; `{ }` groups, at most MAX_GROUP_DEPTH deep. Strings compare case-insensitively, as
+Codat's do. Each list operation declares which properties it can filter and order by;
+anything else is a 400 naming the property, never a silent no-op. Values are read as
+strictly as the column they meet: a number in JSON's notation and below 10^15 (before
+any arithmetic: `1e999999` would cost seconds of CPU as an integer), a real calendar
+date or date-time with an offset the world uses (-12:00 to +14:00).
 """
 
 import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import FieldDoesNotExist
@@ -17,6 +21,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter
 
+from apps.core.money import JSON_NUMBER, beyond_money_limit
 from apps.core.refusals import Refused
 
 QUERY_PARAMETERS = [
@@ -26,6 +31,9 @@ QUERY_PARAMETERS = [
 OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "~")
 _TOKEN = re.compile(r"\s*(&&|\|\||\{|\}|[^&|{}]+)")
 _COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.S)
+MAX_GROUP_DEPTH = 10
+# UTC offsets in use run from -12:00 to +14:00.
+_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
 
 
 @dataclass(frozen=True)
@@ -42,17 +50,17 @@ class Field:
         elif not raw:
             raise _malformed(f"{name} has no value to compare with")
         if self.kind == "datetime":
-            parsed = parse_datetime(raw) or parse_date(raw)
-            if parsed is None:
-                raise _malformed(f"{raw!r} is not a date or date-time for {name}")
-            return parsed
+            return _moment(raw, name)
         if self.kind == "decimal":
+            # NaN and Infinity cannot be compared with a column; 1_000 and ١ are not numbers here.
+            if not JSON_NUMBER.fullmatch(raw):
+                raise _malformed(f"{raw!r} is not a number for {name}")
             try:
                 number = Decimal(raw)
-            except InvalidOperation:
-                raise _malformed(f"{raw!r} is not a number for {name}")
-            if not number.is_finite():  # NaN and Infinity cannot be compared with a column
-                raise _malformed(f"{raw!r} is not a number for {name}")
+            except InvalidOperation:  # an exponent past Decimal's own limits
+                number = None
+            if number is None or beyond_money_limit(number):
+                raise _malformed(f"{raw!r} is out of range for {name}")
             return number
         if self.kind == "bool":
             if raw.lower() not in ("true", "false"):
@@ -63,6 +71,26 @@ class Field:
 
 def _malformed(reason):
     return Refused(f"Error parsing query - Malformed query. {reason}.")
+
+
+def _moment(raw, name):
+    """A date or date-time value, in UTC when it says no offset (a date is its midnight);
+    well formed but off the calendar (2024-02-30, T25:00) or with an offset no place has
+    is malformed."""
+    try:
+        parsed = parse_datetime(raw) or parse_date(raw)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise _malformed(f"{raw!r} is not a date or date-time for {name}")
+    if not isinstance(parsed, datetime):
+        return datetime.combine(parsed, time.min, tzinfo=UTC)
+    offset = parsed.utcoffset()
+    if offset is None:
+        return parsed.replace(tzinfo=UTC)
+    if not _OFFSETS[0] <= offset <= _OFFSETS[1]:
+        raise _malformed(f"{raw!r} has a UTC offset outside -12:00 to +14:00 for {name}")
+    return parsed
 
 
 def _comparison(text, fields, entity):
@@ -90,12 +118,14 @@ def _comparison(text, fields, entity):
 def _parse(tokens, pos, fields, entity):
     """expr := term ('||' term)* ; term := factor ('&&' factor)* ; factor := '{' expr '}' | comparison"""
 
-    def factor(pos):
+    def factor(pos, depth):
         if pos >= len(tokens):
             raise _malformed("the query ends too early")
         token = tokens[pos]
         if token == "{":
-            q, pos = expr(pos + 1)
+            if depth == MAX_GROUP_DEPTH:
+                raise _malformed(f"groups may nest at most {MAX_GROUP_DEPTH} deep")
+            q, pos = expr(pos + 1, depth + 1)
             if pos >= len(tokens) or tokens[pos] != "}":
                 raise _malformed("a { has no matching }")
             return q, pos + 1
@@ -103,21 +133,21 @@ def _parse(tokens, pos, fields, entity):
             raise _malformed(f"unexpected {token}")
         return _comparison(token, fields, entity), pos + 1
 
-    def term(pos):
-        q, pos = factor(pos)
+    def term(pos, depth):
+        q, pos = factor(pos, depth)
         while pos < len(tokens) and tokens[pos] == "&&":
-            right, pos = factor(pos + 1)
+            right, pos = factor(pos + 1, depth)
             q &= right
         return q, pos
 
-    def expr(pos):
-        q, pos = term(pos)
+    def expr(pos, depth):
+        q, pos = term(pos, depth)
         while pos < len(tokens) and tokens[pos] == "||":
-            right, pos = term(pos + 1)
+            right, pos = term(pos + 1, depth)
             q |= right
         return q, pos
 
-    return expr(pos)
+    return expr(pos, 0)
 
 
 def query_to_q(query: str, fields: dict[str, Field], entity: str) -> Q:

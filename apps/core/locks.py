@@ -1,6 +1,7 @@
 """Locks: a database row held while a block runs (even when the block calls Xero), and a
 named lock in the shared cache for work that must not overlap across processes."""
 
+import logging
 import secrets
 import threading
 import time
@@ -9,8 +10,9 @@ from contextlib import contextmanager
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from .redis import redis_client, redis_script
+from .redis import CACHE_UNREACHABLE, redis_client, redis_script
 
+logger = logging.getLogger(__name__)
 _registry_lock = threading.Lock()
 _process_locks: dict = {}
 
@@ -62,9 +64,18 @@ def named_lock(key: str, *, hold_seconds: int, wait_seconds: float):
     try:
         yield
     finally:
+        _release(key, token)
+
+
+def _release(key: str, token: int) -> None:
+    # The block's work is done: a cache that went away since must not turn its answer into
+    # an error. The lock then ages out after its hold.
+    try:
         client = redis_client()
         if client is not None:
             redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(key)], args=[token],
                                                    client=client)
         elif cache.get(key) == token:
             cache.delete(key)
+    except CACHE_UNREACHABLE as exc:
+        logger.warning("Lock %s not released (the cache is unreachable: %s); it ages out", key, exc)

@@ -7,6 +7,11 @@ connection pool is thread-safe, so one per pool is enough."""
 
 from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
+from redis import exceptions as redis_exceptions
+
+# The shared cache cannot be reached (down, or not answering within its socket timeout):
+# what the partner API and the portal answer as "unavailable, retry", not as a fault.
+CACHE_UNREACHABLE = (redis_exceptions.ConnectionError, redis_exceptions.TimeoutError)
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -33,6 +38,17 @@ def redis_client():
     demo's LocMemCache), for the few places that need one round trip instead of several."""
     backend = caches["default"]
     return backend._cache.get_client(write=True) if isinstance(backend, django_redis.RedisCache) else None
+
+
+def cache_reachable() -> bool:
+    """Whether the shared cache answers (always, for the demo's local memory)."""
+    client = redis_client()
+    if client is None:
+        return True
+    try:
+        return bool(client.ping())
+    except CACHE_UNREACHABLE:
+        return False
 
 
 _scripts = {}

@@ -18,7 +18,8 @@ from rest_framework.exceptions import ErrorDetail
 
 from apps.api.errors import validation_items
 from apps.api.serializers import ClosedObjectSchema
-from apps.core.money import FOUR_PLACES, MONEY_LIMIT, as_decimal
+from apps.core.money import FOUR_PLACES, as_decimal, beyond_money_limit
+from apps.core.refusals import Refused
 
 from . import statements
 from .models import PushOperation, PushStatus, SourceAccountStatus
@@ -46,6 +47,10 @@ BATCH_NOT_OBJECT = "Each source account must be a JSON object."
 BATCH_EMPTY = "The request must be an array of 1 to {limit} source accounts."
 BATCH_LIMIT = 1000
 BODY_NOT_OBJECT = "The request body must be a JSON object with accountId and transactions."
+REQUEST_INVALID = "The request made is not valid."
+ID_TOO_LONG = "id may be at most {limit} characters long."
+# Transaction ids are kept in a varchar(255) column.
+MAX_TRANSACTION_ID_LENGTH = 255
 
 V2_ACCOUNT_TYPES = ("checking", "savings", "loan", "creditCard", "prepaidCard")
 V1_ACCOUNT_TYPES = ("Debit", "Credit")
@@ -142,7 +147,7 @@ class MoneyField(_ItemisedField):
 
     def to_internal_value(self, data):
         number = as_decimal(data)
-        if number is None or abs(number) >= MONEY_LIMIT:
+        if number is None or beyond_money_limit(number):
             self.fail("invalid")
         return number.quantize(FOUR_PLACES)
 
@@ -237,7 +242,7 @@ class AccountInfoField(_ObjectField):
         available = data.get("availableBalance")
         if available is not None:
             number = as_decimal(available)
-            if number is None or abs(number) >= MONEY_LIMIT:
+            if number is None or beyond_money_limit(number):
                 errors["availableBalance"] = FIELD_NOT_NUMBER.format(field="availableBalance")
                 available = None
             else:
@@ -393,7 +398,7 @@ _FIXED_FIELDS = {
 
 
 def _same(sent, stored) -> bool:
-    if isinstance(stored, Decimal) or isinstance(sent, (int, float)) and not isinstance(sent, bool):
+    if isinstance(stored, Decimal) or isinstance(sent, (int, float, Decimal)) and not isinstance(sent, bool):
         number = as_decimal(sent)
         return stored is not None and number is not None and number == stored
     return (sent or None) == (stored or None)
@@ -675,8 +680,8 @@ class BankFeedAccountMappingInput(serializers.Serializer):
     """Codat's BankFeedAccountMapping. No targetAccountId: Xero creates a bank account
     named after the source account."""
 
-    sourceAccountId = serializers.CharField()
-    targetAccountId = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    sourceAccountId = serializers.CharField(max_length=255)
+    targetAccountId = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
     feedStartDate = LocalDateField(help_text="Date or date-time; within the last year, not in the future. "
                                              "Default: today.")
 
@@ -797,7 +802,9 @@ def _text(raw, key, item_id, errors):
 def read_transactions(raw_transactions, *, today: date | None = None) -> Checked:
     """Codat's bank transactions read into Transactions, applying the push's field rules
     as each field is read and its batch rules once every line parsed. Hand-written, not
-    DRF fields: a push carries up to a thousand lines and this runs on each of them."""
+    DRF fields: a push carries up to a thousand lines and this runs on each of them.
+    An id too long to store is not a push rule but a request that cannot be taken at all:
+    Refused, before any operation records it."""
     checked = Checked()
     errors = checked.errors
     today = today or timezone.now().date()
@@ -810,6 +817,7 @@ def read_transactions(raw_transactions, *, today: date | None = None) -> Checked
         return checked
 
     seen = set()
+    too_long = []
     for index, raw in enumerate(raw_transactions):
         if not isinstance(raw, dict):
             errors.append(rule_item(f"[{index}]", "Each transaction must be an object.", "TransactionObject"))
@@ -817,6 +825,10 @@ def read_transactions(raw_transactions, *, today: date | None = None) -> Checked
         item_id = raw.get("id")
         if not isinstance(item_id, str) or not item_id.strip():
             errors.append(rule_item(f"[{index}]", "id is required for every transaction.", "IdRequired"))
+            continue
+        if len(item_id) > MAX_TRANSACTION_ID_LENGTH:
+            too_long.append(rule_item(f"[{index}]", ID_TOO_LONG.format(limit=MAX_TRANSACTION_ID_LENGTH),
+                                      "IdLength"))
             continue
         if item_id in seen:
             errors.append(statements.duplicate_id_problem(item_id))
@@ -847,6 +859,8 @@ def read_transactions(raw_transactions, *, today: date | None = None) -> Checked
             counterparty=counterparty, reference=reference, reconciled=reconciled,
             transaction_type=transaction_type,
         ))
+    if too_long:
+        raise Refused(REQUEST_INVALID, errors=too_long)
     if not errors:
         statements.check_batch(checked)
     return checked
@@ -997,20 +1011,21 @@ class CreateBankTransactionsOutput(PushOperationOutput):
             "transactions": [
                 {"id": t.transaction_id, "date": t.date.replace(tzinfo=None).isoformat(), "description": t.description,
                  "counterparty": t.counterparty, "reference": t.reference, "reconciled": t.reconciled,
-                 "amount": float(t.amount), "balance": float(t.balance), "transactionType": t.transaction_type}
+                 "amount": t.amount, "balance": t.balance, "transactionType": t.transaction_type}
                 for t in pushed_transactions(operation)
             ],
         }
 
 
-_DIGIT = re.compile(r"^[0-9]+$")
+# ASCII digits only, as the spec's integer: not "١", "1_0", " 5" or "5\n"; few enough for int().
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def read_timeout(raw, *, maximum: int) -> int | None:
     """timeoutInMinutes from the query string: None, or a whole number from 1 to `maximum`."""
     if raw is None:
         return None
-    if not (_DIGIT.match(raw) and 1 <= int(raw) <= maximum):
+    if not (_DIGITS.fullmatch(raw) and 1 <= int(raw) <= maximum):
         raise serializers.ValidationError(
             {"timeoutInMinutes": [ErrorDetail(f"timeoutInMinutes must be a whole number from 1 to {maximum}.",
                                               code=None)]})

@@ -9,6 +9,8 @@ Field rules (each failure names the transaction by its id as `itemId`):
 - text fields stay within Xero's StatementLine limits.
 Batch rules:
 - 1 to 1000 transactions; ids unique in the batch; chronological;
+- the statement's start balance (the first balance minus the first amount) is below
+  10^15 too, as Xero's balances are;
 - the last balance equals the first balance plus the later amounts, else Xero would
   refuse the statement's end balance. A running balance that breaks in between is a
   warning only: banks order same-day lines differently;
@@ -16,13 +18,14 @@ Batch rules:
 """
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+import simplejson
+
 from apps.core.dates import within_last_year
-from apps.core.money import FOUR_PLACES, MONEY_LIMIT
+from apps.core.money import FOUR_PLACES, beyond_money_limit
 from apps.core.refusals import item
 
 MAX_TRANSACTIONS = 1000
@@ -84,7 +87,7 @@ def date_problem(when: datetime, item_id: str, *, today: date) -> dict | None:
 
 def money_problem(number: Decimal, name: str, item_id: str) -> dict | None:
     # The range first: quantizing a huge number overflows Decimal's context.
-    if abs(number) >= MONEY_LIMIT:
+    if beyond_money_limit(number):
         return rule_item(item_id, f"{name} is too large.", f"{name}Range")
     if number != number.quantize(FOUR_PLACES):
         return rule_item(item_id, f"{name} has more than 4 decimal places; Xero keeps 4.", "DecimalPlaces")
@@ -109,6 +112,11 @@ def check_batch(checked: Checked) -> None:
             errors.append(rule_item(current.id, f"Transactions must be in date order: {current.id} is dated before "
                                                 f"{previous.id}.", "Chronological"))
     first, last = transactions[0], transactions[-1]
+    start_balance = first.balance - first.amount
+    if beyond_money_limit(start_balance):
+        errors.append(rule_item(first.id, f"The statement would start at balance {start_balance} (the first "
+                                          "balance minus the first amount), beyond Xero's limit of 10^15.",
+                                "StartBalanceRange"))
     expected_last = first.balance + sum((t.amount for t in transactions[1:]), Decimal(0))
     if last.balance != expected_last:
         message = (f"The last balance ({last.balance}) must equal the first balance plus the later amounts "
@@ -127,9 +135,15 @@ def check_batch(checked: Checked) -> None:
 # --- The statement ------------------------------------------------------------------------
 
 
+def _unsigned(amount: Decimal) -> Decimal:
+    """An amount as Xero takes it: unsigned, to its 4 decimal places, sent as the exact
+    number (a float would round 9876543210987.6543 to …654)."""
+    return abs(amount).quantize(FOUR_PLACES)
+
+
 def _balance(amount: Decimal) -> dict:
     """Xero balances are unsigned with a CREDIT/DEBIT indicator from the customer's side."""
-    return {"amount": float(abs(amount)), "creditDebitIndicator": "CREDIT" if amount >= 0 else "DEBIT"}
+    return {"amount": _unsigned(amount), "creditDebitIndicator": "CREDIT" if amount >= 0 else "DEBIT"}
 
 
 @dataclass
@@ -151,7 +165,7 @@ def build_statement(transactions: list[Transaction], *, feed_connection_id: str)
     for t in transactions:
         line = {
             "postedDate": t.date.date().isoformat(),
-            "amount": float(abs(t.amount)),
+            "amount": _unsigned(t.amount),
             "creditDebitIndicator": "CREDIT" if t.amount >= 0 else "DEBIT",
             "transactionId": t.id,
             "description": t.description or t.counterparty or t.reference or t.id,
@@ -172,7 +186,8 @@ def build_statement(transactions: list[Transaction], *, feed_connection_id: str)
         "statementLines": lines,
     }
     # The same batch always makes the same key, so a resend after a lost answer is
-    # recognised by Xero instead of delivered twice. The key hashes exactly what is sent.
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    # recognised by Xero instead of delivered twice. The key hashes exactly what is sent:
+    # amounts as exact decimals, text as UTF-8 (Xero counts its 3,000,000-byte limit in bytes).
+    text = simplejson.dumps(body, use_decimal=True, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     key = hashlib.sha256(text.encode()).hexdigest()
     return Statement(first.date.date(), last.date.date(), start_balance, last.balance, body, text, key)

@@ -14,7 +14,10 @@ PARTNER_SESSION_KEY = "portal_partner"
 
 def grant_company(request, company: Company) -> None:
     """Remember in this session that the browser came in by the company's link; a
-    signed-in user also becomes a member, so they can come back by email login."""
+    signed-in user also becomes a member, so they can come back by email login. The
+    session gets a new key first, as a sign-in does: a session id planted in the browser
+    beforehand must not gain the company (session fixation)."""
+    request.session.cycle_key()
     granted = set(request.session.get(SESSION_KEY, []))
     granted.add(str(company.pk))
     request.session[SESSION_KEY] = sorted(granted)

@@ -3,12 +3,14 @@ in their language."""
 
 from django.utils.translation import gettext as _
 
+from apps.core.redis import CACHE_UNREACHABLE
 from apps.core.refusals import Refused
 from apps.xero_auth import client
 from apps.xero_auth.refusals import ConnectionNotLinked
 
-# What a portal view catches around a call that may reach Xero.
-FAILURES = (client.XeroError, Refused)
+# What a portal view catches around a call that may reach Xero (which first takes a slot
+# of the organisation's rate limit in the shared cache).
+FAILURES = (client.XeroError, Refused, *CACHE_UNREACHABLE)
 
 
 def failure_sentence(exc: Exception) -> str:
@@ -24,6 +26,8 @@ def failure_sentence(exc: Exception) -> str:
         return _("Xero refused the request: %(reason)s") % {"reason": exc}
     if isinstance(exc, Refused):
         return " ".join(e.get("message", "") for e in exc.errors if e.get("message")) or exc.message
+    if isinstance(exc, CACHE_UNREACHABLE):
+        return _("This service is briefly unavailable. Please try again in a minute.")
     return _("Xero could not complete the request (%(reason)s). Please try again.") % {"reason": exc}
 
 

@@ -3,12 +3,18 @@ partner's default. LocaleMiddleware alone would fall back to LANGUAGE_CODE (en),
 is wrong for a French partner's customers whose browser asks for, say, German."""
 
 from django.conf import settings
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from apps.core.redis import CACHE_UNREACHABLE
 from apps.tenants.models import Company, Partner
 
 from .access import PARTNER_SESSION_KEY, link_partner
+from .messages import failure_sentence
+
+# Seconds a browser is asked to wait before trying an unavailable page again.
+UNAVAILABLE_RETRY_AFTER = 30
 
 
 def browser_asks_for_supported_language(request) -> bool:
@@ -54,3 +60,22 @@ class PartnerLanguageMiddleware:
         if partner_id is not None:
             return Partner.objects.filter(pk=partner_id).values_list("default_language", flat=True).first()
         return None
+
+
+class DependencyUnavailableMiddleware:
+    """A page whose work needs the shared cache while it is unreachable (sign-in counts
+    attempts there, a portal step takes a Xero rate-limit slot there): a 503 page asking
+    to try again, not a 500. The partner API answers its own ErrorMessage instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, CACHE_UNREACHABLE) or request.path_info.startswith("/api/"):
+            return None
+        response = render(request, "503.html", {"sentence": failure_sentence(exception)}, status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response

@@ -1,7 +1,6 @@
 """Partner authentication as Codat does it: `Authorization: Basic <base64 of the API key>`."""
 
 import base64
-import binascii
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -22,7 +21,7 @@ class PartnerKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unauthorized")
         try:
             raw_key = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), a non-ASCII header, not UTF-8
             raise exceptions.AuthenticationFailed("Unauthorized")
         # Some HTTP clients send the key as a Basic username with an empty password.
         raw_key = raw_key.removesuffix(":")

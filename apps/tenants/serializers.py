@@ -10,6 +10,9 @@ from .models import Company
 MAX_TAGS = 10
 TAG_NAME_LIMIT = 27
 TAG_VALUE_LIMIT = 100
+# Codat sets no limit on these; ours keep a company's answer small (a page lists up to 2000).
+NAME_LIMIT = 200
+DESCRIPTION_LIMIT = 1000
 
 
 def _validate_tags(tags):
@@ -28,8 +31,9 @@ def _validate_tags(tags):
 class CompanyInput(RefusingSerializer):
     """Codat's CompanyRequestBody, as create-company reads it."""
 
-    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=NAME_LIMIT)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False,
+                                        max_length=DESCRIPTION_LIMIT)
     tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True,
                                  validators=[_validate_tags])
 
@@ -44,7 +48,8 @@ class CompanyReplaceInput(CompanyInput):
 class CompanyPatchInput(CompanyReplaceInput):
     """update-company's body: every field optional (CompanyUpdateRequest); refused as a 403."""
 
-    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False,
+                                 max_length=NAME_LIMIT)
 
 
 class DataConnections:

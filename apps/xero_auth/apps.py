@@ -11,7 +11,10 @@ class XeroAuthConfig(AppConfig):
         from apps.tenants.serializers import DataConnections
         from apps.tenants.signals import company_deleting
 
-        from . import api  # noqa: F401 - registers how the partner API answers Xero's failures
+        from . import (
+            api,  # noqa: F401 - registers how the partner API answers Xero's failures
+            checks,  # noqa: F401 - registers the deploy checks
+        )
         from .connections import company_connections_revoke
         from .serializers import ConnectionOutput
 

@@ -9,15 +9,18 @@ local-memory cache goes through instead.
 # Reference: https://developer.xero.com/documentation/guides/oauth2/limits/
 """
 
+import logging
 import time
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.core.redis import redis_client, redis_script
+from apps.core.redis import CACHE_UNREACHABLE, redis_client, redis_script
 
 from .client import XeroRateLimited
+
+logger = logging.getLogger(__name__)
 
 # Leaked concurrency counts (a process killed mid-call) age out after this long.
 CONCURRENCY_TTL = 300
@@ -60,13 +63,16 @@ def _take(minute_key, concurrent_key, limits) -> int:
 
 def _give_back(concurrent_key) -> None:
     client = redis_client()
-    if client is not None:
-        redis_script(client, GIVE_BACK_LUA)(keys=[cache.make_and_validate_key(concurrent_key)], client=client)
-        return
     try:
+        if client is not None:
+            redis_script(client, GIVE_BACK_LUA)(keys=[cache.make_and_validate_key(concurrent_key)], client=client)
+            return
         cache.decr(concurrent_key)
     except ValueError:  # aged out meanwhile
         pass
+    except CACHE_UNREACHABLE as exc:
+        # The call to Xero is over and its answer stands; the slot ages out with its counter.
+        logger.warning("Xero call slot %s not given back (the cache is unreachable: %s)", concurrent_key, exc)
 
 
 @contextmanager

@@ -79,7 +79,7 @@ def date(obj: dict, field: str, label: str) -> datetime.date:
 def amount(obj: dict, field: str, label: str) -> Decimal:
     """A required non-negative decimal(19,4) amount."""
     value = obj.get(field)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)) or value == "":
         raise invalid(f"The request field '{label}' is required and must be a number.")
     try:
         number = Decimal(str(value))

@@ -43,9 +43,10 @@ MAX_PAGE_SIZE = 100
 
 
 def _json_body(ctx: CallContext):
+    # Numbers as Xero reads its decimal(19,4) amounts: every digit sent, not a float's 15 to 17.
     try:
-        return json.loads(ctx.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(ctx.body or b"null", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError, ArithmeticError):
         raise fields.invalid("The request body is not valid JSON.")
 
 

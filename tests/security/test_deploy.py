@@ -1,5 +1,6 @@
-"""Production settings: `manage.py check --deploy` is clean, and the embedded Xero sandbox
-does not exist (no URLs, no app). Each runs in a fresh Python with production's
+"""Production settings: `manage.py check --deploy` is clean, fails on the demo's defaults
+(its public token key, the sandbox mounted), and the embedded Xero sandbox does not exist
+(no URLs, no app). Each runs in a fresh Python with production's
 environment, since settings are read once at start-up."""
 
 import os
@@ -74,3 +75,35 @@ def test_production_refuses_plain_http_and_sends_hsts(production_env):
     )
     result = run(production_env, "-c", script)
     assert result.returncode == 0 and "ok" in result.stdout, result.stdout + result.stderr
+
+
+def demo_key():
+    from django.conf import settings
+
+    return settings.DEMO_TOKEN_ENCRYPTION_KEY
+
+
+@pytest.mark.parametrize(("change", "check_id", "says"), [
+    ({"TOKEN_ENCRYPTION_KEY": None}, "bankfeeds.E001", "TOKEN_ENCRYPTION_KEY is unset or holds the demo key"),
+    ({"TOKEN_ENCRYPTION_KEY": demo_key}, "bankfeeds.E001", "TOKEN_ENCRYPTION_KEY is unset or holds the demo key"),
+    ({"TOKEN_ENCRYPTION_KEY": lambda: f"{Fernet.generate_key().decode()},{demo_key()}"}, "bankfeeds.E001",
+     "anyone with a copy of the database"),
+    ({"XERO_SANDBOX": lambda: "1"}, "bankfeeds.E002", "the embedded Xero sandbox"),
+], ids=["key-unset", "demo-key", "demo-key-kept-for-rotation", "sandbox-on"])
+def test_check_deploy_fails_on_the_demos_defaults(production_env, change, check_id, says):
+    env = dict(production_env)
+    for name, value in change.items():
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value()
+    result = run(env, "manage.py", "check", "--deploy")
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert check_id in result.stderr and says in result.stderr, result.stderr
+
+
+def test_the_demo_defaults_are_fine_while_debug_is_on(production_env):
+    env = {**production_env, "DEBUG": "1", "XERO_SANDBOX": "1"}
+    env.pop("TOKEN_ENCRYPTION_KEY")
+    result = run(env, "manage.py", "check", "--deploy")
+    assert "bankfeeds.E00" not in result.stdout + result.stderr

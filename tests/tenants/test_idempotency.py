@@ -48,3 +48,20 @@ def test_validation_failures_are_replayed_too(partner_a):
     assert create(partner_a, {"name": "[]"}, "bad").status_code == 400
     assert create(partner_a, {"name": "[]"}, "bad").status_code == 400
     assert not Company.objects.exists()
+
+
+def test_a_body_that_cannot_be_read_claims_no_key(partner_a):
+    broken = partner_a.http.post("/api/companies", data=b'{"name": "Once", "tags": {"k": "\\ud800"}}',
+                                 content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert broken.status_code == 400
+    assert not IdempotencyRecord.objects.exists()
+    # The corrected body under the same key is a first request, not "another request" (422).
+    assert create(partner_a, {"name": "Once"}, "k-1").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["with space", "caf\u00e9", "tab\there", "k" * 256])
+def test_a_key_must_be_printable_ascii_of_at_most_255_characters(partner_a, key):
+    response = create(partner_a, {"name": "Once"}, key)
+    assert response.status_code == 400
+    assert "printable ASCII" in response.json()["error"]
+    assert not Company.objects.exists() and not IdempotencyRecord.objects.exists()
