@@ -155,6 +155,7 @@ class Relay:
         self.pool = ThreadPoolExecutor(max_workers=settings.WEBHOOK_RELAY_CONCURRENCY,
                                        thread_name_prefix="webhook-send")
         self._listener = None
+        self.handled = 0
 
     def run_once(self) -> int:
         """One round: fan out and deliver until nothing new is due. Returns rows handled."""
@@ -162,6 +163,7 @@ class Relay:
         while True:
             done = fan_out() + deliver_due(self.pool)
             handled += done
+            self.handled += done
             if not done:
                 return handled
 

@@ -102,7 +102,8 @@ def connection_lost(connection: XeroConnection, exc: client.XeroError) -> None:
     """Xero refused the connection's access (after a fresh token): mark it Deauthorized,
     under the row lock, unless a refresh or a relink changed it meanwhile."""
     with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
-        if locked is not None and locked.status == ConnectionStatus.LINKED and locked.tenant_id == connection.tenant_id:
+        if locked is not None and locked.status == ConnectionStatus.LINKED and str(locked.tenant_id) == str(
+                connection.tenant_id):
             locked.mark_deauthorized(status_code=exc.status or 403, reason=exc.problems[0].text if exc.problems
                                      else "Forbidden")
             audit_record(company=str(locked.company_id), subject="connection", subject_id=locked.pk,

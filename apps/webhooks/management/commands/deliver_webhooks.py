@@ -19,3 +19,4 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: relay.stop.set())
         self.stdout.write("Delivering webhooks" + (" until idle" if exit_when_idle else "") + ".")
         relay.run(exit_when_idle=exit_when_idle)
+        self.stdout.write(f"Stopped after {relay.handled} events and deliveries.")
