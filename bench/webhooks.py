@@ -2,8 +2,9 @@
 and the lag from an event's commit to its arrival at a steady 200 events a second.
 
 Sets up a fresh PostgreSQL database (`bankfeeds_webhooks_bench`, dropped at the end), a
-partner with one consumer of every event type at a receiver in this process (a threaded
-http.server on loopback answering 200), and one relay: `manage.py deliver_webhooks` in a
+partner with one consumer of every event type at a receiver in a process of its own (a
+threaded http.server on loopback answering 200 with keep-alive, noting each arrival's
+time), and one relay: `manage.py deliver_webhooks` in a
 process of its own, as the Procfile runs it. Events are written the way the domain writes
 them (apps.webhooks.events.emit, each in its own committed transaction).
 
@@ -35,20 +36,39 @@ DB_NAME = "bankfeeds_webhooks_bench"
 
 
 class Receiver(BaseHTTPRequestHandler):
-    arrivals: dict = {}
+    """Answers 200 at once and writes `webhook-id arrival-time` to its log, one per line."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a partner's web server does
+    log = None
     lock = threading.Lock()
 
     def do_POST(self):  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         now = time.time()
         with self.lock:
-            self.arrivals.setdefault(self.headers["webhook-id"], now)
+            self.log.write(f"{self.headers['webhook-id']} {now}\n")
+            self.log.flush()
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args):
         pass
+
+
+def serve_receiver(port: int, log_path: str):
+    Receiver.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs
+    ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+
+
+def arrivals(log_path) -> dict[str, float]:
+    """First arrival time of each webhook-id so far."""
+    seen = {}
+    for line in Path(log_path).read_text().splitlines():
+        event_id, _, at = line.partition(" ")
+        if at:
+            seen.setdefault(event_id, float(at))
+    return seen
 
 
 def start_relay(env, log):
@@ -64,11 +84,19 @@ def stop(process):
         process.kill()
 
 
-def wait_for(count, timeout):
+def wait_for(log_path, count, timeout) -> dict[str, float]:
     deadline = time.monotonic() + timeout
-    while len(Receiver.arrivals) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return len(Receiver.arrivals)
+    while len(seen := arrivals(log_path)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return seen
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def percentile(values, p):
@@ -81,10 +109,16 @@ def main():
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--receiver", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.receiver:
+        return serve_receiver(int(args.receiver[0]), args.receiver[1])
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    logdir = ROOT / "var" / "bench"
+    logdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(port), str(logdir / "received-1.log")],
+                                start_new_session=True)
     # No Redis: delivery needs none (the relay's upkeep, left out here, does).
     env = {"DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "config.settings",
            "DEBUG": "0", "WEBHOOK_ALLOW_LOOPBACK": "1", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "600"}
@@ -103,7 +137,7 @@ def main():
 
     call_command("migrate", verbosity=0, interactive=False)
     partner = Partner.objects.create(name="Bench Bank", slug=f"bench-{uuid.uuid4().hex[:8]}")
-    consumer_create(partner=partner, url=f"http://127.0.0.1:{server.server_port}/hooks",
+    consumer_create(partner=partner, url=f"http://127.0.0.1:{port}/hooks",
                     event_types=list(EVENT_TYPES))
     company = Company.objects.create(partner=partner, name="Bench Co", tags={"region": "uk"})
     payload = company_details(company)
@@ -113,22 +147,19 @@ def main():
             event = emit(company=company, event_type=COMPANY_CREATED, payload=payload)
         return str(event.id), time.time()
 
-    logdir = ROOT / "var" / "bench"
-    logdir.mkdir(parents=True, exist_ok=True)
     relay = None
     try:
         print_machine()
         for _ in range(args.backlog):
             commit_one()
         relay = start_relay(env, (logdir / "relay-throughput.log").open("w"))
-        got = wait_for(args.backlog, timeout=600)
+        seen = wait_for(logdir / "received-1.log", args.backlog, timeout=600)
         stop(relay)
-        times = sorted(Receiver.arrivals.values())
+        times = sorted(seen.values())
         elapsed = times[-1] - times[0]
-        print(f"throughput: {got} of {args.backlog} events delivered by one relay in {elapsed:.2f} s "
-              f"(first to last arrival): {got / elapsed:.0f} events/s")
+        print(f"throughput: {len(seen)} of {args.backlog} events delivered by one relay in {elapsed:.2f} s "
+              f"(first to last arrival): {len(seen) / elapsed:.0f} events/s")
 
-        Receiver.arrivals.clear()
         relay = start_relay(env, (logdir / "relay-lag.log").open("w"))
         time.sleep(3)  # the relay is up and listening
         committed = {}
@@ -141,15 +172,15 @@ def main():
             event_id, at = commit_one()
             committed[event_id] = at
         achieved = len(committed) / (time.monotonic() - start)
-        got = wait_for(len(committed), timeout=120)
-        lags = [(Receiver.arrivals[i] - at) * 1000 for i, at in committed.items() if i in Receiver.arrivals]
-        print(f"lag at {achieved:.0f} events/s for {args.seconds} s: {got} of {len(committed)} delivered; "
+        seen = wait_for(logdir / "received-1.log", args.backlog + len(committed), timeout=120)
+        lags = [(seen[i] - at) * 1000 for i, at in committed.items() if i in seen]
+        print(f"lag at {achieved:.0f} events/s for {args.seconds} s: {len(lags)} of {len(committed)} delivered; "
               f"commit to arrival p50 {percentile(lags, 50):.1f} ms, p99 {percentile(lags, 99):.1f} ms, "
               f"max {max(lags):.1f} ms")
     finally:
         if relay is not None and relay.poll() is None:
             stop(relay)
-        server.shutdown()
+        stop(receiver)
         connections.close_all()
         _psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 

@@ -67,17 +67,33 @@ def fan_out() -> int:
     return len(events)
 
 
-def _record(delivery: Delivery, outcome: sending.Outcome) -> None:
-    delivery.attempts += 1
-    delivery.last_attempt_at = outcome.at
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = outcome.error
+def _record(delivery: Delivery, outcome: sending.Outcome) -> dict:
+    """What the attempt changes on the delivery (the same for every delivery of a batch
+    that got the same answer at the same point of the schedule)."""
+    attempts = delivery.attempts + 1
+    change = {"attempts": attempts, "last_status_code": outcome.status_code, "last_error": outcome.error}
     if outcome.delivered:
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, outcome.at
-    elif delivery.attempts > len(RETRY_DELAYS):
-        delivery.status = DeliveryStatus.FAILED
+        change["status"] = DeliveryStatus.DELIVERED
+    elif attempts > len(RETRY_DELAYS):
+        change["status"] = DeliveryStatus.FAILED
     else:
-        delivery.next_attempt_at = outcome.at + RETRY_DELAYS[delivery.attempts - 1]
+        change["retry_after"] = RETRY_DELAYS[attempts - 1]
+    return change
+
+
+def _save_outcomes(results: list[tuple[Delivery, sending.Outcome]], at) -> None:
+    """One UPDATE per kind of outcome (usually one: all delivered), rather than one per row."""
+    groups = defaultdict(list)
+    for delivery, outcome in results:
+        groups[tuple(sorted(_record(delivery, outcome).items()))].append(delivery.pk)
+    for change, pks in groups.items():
+        values = dict(change, last_attempt_at=at)
+        retry_after = values.pop("retry_after", None)
+        if retry_after is not None:
+            values["next_attempt_at"] = at + retry_after
+        if values.get("status") == DeliveryStatus.DELIVERED:
+            values["delivered_at"] = at
+        Delivery.objects.filter(pk__in=pks).update(**values)
 
 
 def _judge_consumers(results: list[tuple[Delivery, sending.Outcome]]) -> None:
@@ -116,10 +132,7 @@ def deliver_due(pool: ThreadPoolExecutor) -> int:
         if not batch:
             return 0
         results = list(zip(batch, pool.map(_send, batch), strict=True))
-        for delivery, outcome in results:
-            _record(delivery, outcome)
-        Delivery.objects.bulk_update(batch, ["status", "attempts", "next_attempt_at", "last_attempt_at",
-                                             "last_status_code", "last_error", "delivered_at"])
+        _save_outcomes(results, at=timezone.now())
         Attempt.objects.bulk_create([Attempt(delivery=d, at=o.at, status_code=o.status_code, error=o.error,
                                              duration_ms=o.duration_ms) for d, o in results])
         _judge_consumers(results)

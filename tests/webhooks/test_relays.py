@@ -35,7 +35,7 @@ def counting_receiver(httpserver):
     lock = threading.Lock()
 
     def handler(request):
-        time.sleep(0.01)
+        time.sleep(0.02)
         with lock:
             seen[request.headers["webhook-id"]] += 1
         return Response("ok")
@@ -44,17 +44,35 @@ def counting_receiver(httpserver):
     return seen
 
 
+def listening_relays() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND query = 'LISTEN webhook_events'")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL; SQLite runs one relay")
 def test_two_relays_over_one_outbox_send_each_event_once(partner_a, consumer, counting_receiver):
-    for n in range(150):
-        company_create(partner=partner_a.partner, name=f"Company {n}")
-    first, second = relay_process("--exit-when-idle"), relay_process("--exit-when-idle")
-    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    relays = [relay_process(), relay_process()]
+    try:
+        for _ in range(300):  # both idle and listening: the events wake both at once
+            if listening_relays() == 2:
+                break
+            time.sleep(0.1)
+        for n in range(300):
+            company_create(partner=partner_a.partner, name=f"Company {n}")
+        for _ in range(600):
+            if Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 300:
+                break
+            time.sleep(0.1)
+    finally:
+        for process in relays:
+            process.send_signal(signal.SIGTERM)
+        outputs = [p.communicate(timeout=60)[0] for p in relays]
 
-    assert len(counting_receiver) == 150
+    assert len(counting_receiver) == 300
     assert set(counting_receiver.values()) == {1}
-    assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 150
+    assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 300
     handled = [int(out.rsplit("Stopped after ", 1)[1].split()[0]) for out in outputs]
     assert all(handled), f"both relays took part: {handled}"
 
