@@ -37,6 +37,7 @@ frees the account within LOCK_MARGIN of the deadline, not minutes later.
 
 import hashlib
 import logging
+from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -87,6 +88,10 @@ LOCK_MARGIN = 10
 # the relay's sweep takes the operations Pending for longer than SWEEP_AGE.
 SETTLE_RECHECK = timedelta(seconds=5)
 SWEEP_AGE = timedelta(minutes=1)
+# Settling shares the organisation's 60 calls a minute with the partner's pushes: a list
+# settles this many of its page's Pending operations, a sweep pass this many per connection.
+SETTLE_PER_LIST = 10
+SWEEP_PER_CONNECTION = 2
 FEED_REFUSED_TYPES = ("invalid-feed-connection", "invalid-feed-connection-for-organisation")
 
 
@@ -304,26 +309,32 @@ def push_settle(*, operation: PushOperation, recheck: timedelta | None = None) -
 
 
 def push_settle_many(*, operations) -> None:
-    """Settle the Pending ones of `operations` (a page of a list), the whole page's calls to
-    Xero within one exchange's deadline so the list answers in time."""
+    """Settle up to SETTLE_PER_LIST of the Pending ones of `operations` (a page of a list),
+    their calls to Xero within one exchange's deadline so the list answers in time; the
+    relay's sweep settles the rest."""
+    pending = [o for o in operations if o.status == PushStatus.PENDING][:SETTLE_PER_LIST]
     with client.deadline(settings.XERO_TIMEOUT_SECONDS):
-        for operation in operations:
-            if operation.status == PushStatus.PENDING:
-                push_settle(operation=operation, recheck=SETTLE_RECHECK)
+        for operation in pending:
+            push_settle(operation=operation, recheck=SETTLE_RECHECK)
 
 
 def push_sweep(*, limit: int = 50) -> int:
     """The relay's sweep: settle operations Pending for over a minute that Xero was not
-    asked about in the last minute, oldest first. Each is claimed by setting its checked_at
-    (so several relays never ask twice); returns how many were asked."""
+    asked about in the last minute, oldest first, SWEEP_PER_CONNECTION at most per
+    connection. Each is claimed by setting its checked_at (so several relays never ask
+    twice); returns how many were asked."""
     now = timezone.now()
     due = (PushOperation.objects.filter(status=PushStatus.PENDING, requested_on__lt=now - SWEEP_AGE)
            .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=now - SWEEP_AGE))
-           .order_by("requested_on").values_list("pk", "checked_at")[:limit])
+           .order_by("requested_on").values_list("pk", "checked_at", "connection_id")[:limit])
     asked = 0
-    for pk, checked_at in due:
+    per_connection = Counter()
+    for pk, checked_at, connection_id in due:
+        if per_connection[connection_id] >= SWEEP_PER_CONNECTION:
+            continue
         if not PushOperation.objects.filter(pk=pk, checked_at=checked_at).update(checked_at=now):
             continue  # another relay took it
+        per_connection[connection_id] += 1
         operation = PushOperation.objects.select_related("connection", "source_account").get(pk=pk)
         operation.checked_at = checked_at  # as it was: the claim is not an answer from Xero
         push_settle(operation=operation)

@@ -1,11 +1,13 @@
 """The wire shapes of the consumers API: Codat Platform's WebhookConsumer in and out, and
 the signing secret (given once, with the consumer it was made for)."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import WebhookConsumer
 
 
+@extend_schema_serializer(component_name="WebhookConsumerPrototype")
 class WebhookConsumerInput(serializers.Serializer):
     """Codat's webhookConsumerPrototype."""
 
@@ -21,6 +23,7 @@ class WebhookConsumerInput(serializers.Serializer):
                 "company_tags": data.get("companyTags")}
 
 
+@extend_schema_serializer(component_name="WebhookConsumer")
 class WebhookConsumerOutput(serializers.Serializer):
     """Codat's WebhookConsumer."""
 
@@ -31,18 +34,21 @@ class WebhookConsumerOutput(serializers.Serializer):
     companyTags = serializers.ListField(source="company_tags", child=serializers.CharField(), allow_null=True)
 
 
+@extend_schema_serializer(component_name="CreatedWebhookConsumer")
 class CreatedWebhookConsumerOutput(WebhookConsumerOutput):
     """A new consumer, with its signing secret: shown this once."""
 
     secret = serializers.CharField(help_text="The whsec_ signing secret; shown only in this answer.")
 
 
+@extend_schema_serializer(component_name="WebhookConsumers")
 class WebhookConsumersOutput(serializers.Serializer):
     """Codat's webhookConsumers: every consumer of the partner, not paged."""
 
     results = WebhookConsumerOutput(many=True)
 
 
+@extend_schema_serializer(component_name="WebhookConsumerSecret")
 class SigningSecretOutput(serializers.Serializer):
     """A new signing secret (Svix's EndpointSecretOut); the previous one signs for a day more."""
 

@@ -161,3 +161,17 @@ def test_a_read_leaves_a_push_that_is_still_running_to_it(partner_a, connected_a
     with push_service.account_lock(operation.connection_id, operation.account_id):  # its worker still at it
         assert read_operation(partner_a, connected_account, key)["status"] == "Pending"
     assert not PushOperation.objects.get(pk=key).delivered
+
+
+def test_a_sweep_pass_asks_about_two_pushes_per_connection_at_most(partner_a, connected_account):
+    opening = Decimal("1000.00")
+    for n in range(3):
+        transactions = batch(2, first_id=10 * n, opening=opening)
+        opening = Decimal(str(transactions[-1]["balance"]))
+        push(partner_a, connected_account, transactions)
+    # As if Xero had confirmed none of them yet, a while ago.
+    PushOperation.objects.update(status="Pending", completed_on=None, checked_at=None,
+                                 requested_on=timezone.now() - timedelta(minutes=5))
+    assert push_service.push_sweep() == 2
+    assert PushOperation.objects.filter(status="Pending").count() == 1
+    assert push_service.push_sweep() == 1
