@@ -215,9 +215,11 @@ class Relay:
         if self._listener is None or self._listener.closed:
             import psycopg
 
-            db = connection.settings_dict
-            self._listener = psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"],
-                                             host=db["HOST"], port=db["PORT"] or None, autocommit=True)
+            # Django's own connection parameters (sslmode and other OPTIONS included), less
+            # what only Django's cursors use.
+            params = {k: v for k, v in connection.get_connection_params().items()
+                      if k not in ("cursor_factory", "context")}
+            self._listener = psycopg.connect(**params, autocommit=True)
             self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return self._listener
 
