@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("apps.tenants.api")),
     path("", include("apps.xero_auth.api")),
     path("", include("apps.feeds.api")),
+    path("", include("apps.webhooks.api")),
 ]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.tenants",
     "apps.xero_auth",
     "apps.feeds",
+    "apps.webhooks",
     "apps.mapping_ui",
     "apps.demo",
 ]
@@ -179,7 +180,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["apps.api.renderers.CodatJSONRenderer"],
     # JSON nested at most 32 deep, numbers exact, text PostgreSQL can store (else a 400).
     "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.CodatJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.api.schema.CodatAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -245,6 +246,13 @@ XERO_SANDBOX_LIMITS = {
 }
 if XERO_SANDBOX:
     INSTALLED_APPS.append("apps.xero_sandbox")
+
+# Partner webhooks (apps/webhooks): a 2xx within the timeout is delivered. Consumer URLs are
+# https to public hosts; the demo and tests may use loopback (http://127.0.0.1) instead.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
+WEBHOOK_ALLOW_LOOPBACK = envbool("WEBHOOK_ALLOW_LOOPBACK", "1" if DEBUG else "0")
+WEBHOOK_POLL_SECONDS = float(os.environ.get("WEBHOOK_POLL_SECONDS", "1"))
+WEBHOOK_RELAY_CONCURRENCY = envint("WEBHOOK_RELAY_CONCURRENCY", "8")
 
 # Fernet keys, newest first, comma-separated: MultiFernet decrypts with any, encrypts
 # with the first. The default is the demo's key, public in this repository: check --deploy

@@ -34,6 +34,10 @@ FAMILIES = ["deep nesting", "lone surrogate", "huge number", "impossible date", 
 HOLE = "__malformed__"
 
 
+# The operations that honour Idempotency-Key, as our schema documents them.
+KEYED: set[str] = set()
+
+
 def operations():
     """(operation id, method, path template, query parameter names) of /api/schema/."""
     from drf_spectacular.generators import SchemaGenerator
@@ -44,6 +48,8 @@ def operations():
         for method, op in item.items():
             if isinstance(op, dict) and "operationId" in op:
                 query = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+                if any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in op.get("parameters", [])):
+                    KEYED.add(op["operationId"])
                 found.append((op["operationId"], method.upper(), path, query, "requestBody" in op))
     return sorted(found)
 
@@ -72,6 +78,8 @@ BODIES = {
     "create-source-account": SOURCE_ACCOUNT,
     "update-source-account": {"id": "acc-1", "accountName": "Current", "balance": 10},
     "create-batch-source-account": [SOURCE_ACCOUNT],
+    "create-webhook-consumer": {"url": "https://hooks.partner.example/codat", "eventTypes": ["company.created"],
+                                "companyTags": ["region:uk"]},
     "create-bank-transactions": {"accountId": "acc-1", "transactions": [
         {"id": "t1", "date": _day(), "amount": -1.25, "balance": 8.75, "description": "Coffee",
          "counterparty": "Roastery", "reference": "R1", "transactionType": "Debit", "reconciled": False}]},
@@ -188,8 +196,8 @@ def requests_for(draw, operation_id, ids):
         text = with_hole(body, target).replace(json.dumps(HOLE), draw(malformed_json(family)))
     else:
         latin = st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0xFF), min_size=1, max_size=8)
-        # Idempotency-Key where it is read: POST and PATCH.
-        keyed = method in ("POST", "PATCH")
+        # Idempotency-Key where it is read (our schema says where).
+        keyed = operation_id in KEYED
         header = draw(st.sampled_from(["Authorization"] + (["Idempotency-Key"] if keyed else [])))
         if header == "Authorization":
             headers["HTTP_AUTHORIZATION"] = draw(st.sampled_from(["Basic ", "Basic YWJj", ""])) + draw(latin)

@@ -106,4 +106,5 @@ def idempotent(handler):
             )
         return response
 
+    wrapper.honours_idempotency_key = True  # read by schema.CodatAutoSchema
     return wrapper

@@ -4,7 +4,8 @@ those every operation can give), and Idempotency-Key on every POST and PATCH."""
 
 import re
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 ERROR_MESSAGE_REF = {"$ref": "#/components/schemas/ErrorMessage"}
 ERROR_MESSAGE = {
@@ -54,17 +55,27 @@ ERROR_DESCRIPTIONS = {
 # What any operation may answer: a request that cannot be read, a missing or wrong key, our
 # rate limit, a fault of ours.
 EVERY_OPERATION = (400, 401, 429, 500)
-# Idempotency-Key is honoured on these methods (apps/api/idempotency.py).
-IDEMPOTENT_METHODS = ("post", "patch")
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Send the same request again with the same key (for 24 hours) and the first answer is "
-                   "replayed (with `Idempotent-Replayed: true`); the same key with another request is a 422, "
-                   "and while the first is still running a 409.",
-    "schema": {"type": "string", "maxLength": 255},
-}
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Send the same request again with the same key (for 24 hours) and the first answer is replayed "
+                "(with `Idempotent-Replayed: true`); the same key with another request is a 422, and while the "
+                "first is still running a 409.")
+
+
+class CodatAutoSchema(AutoSchema):
+    """Documents Idempotency-Key on exactly the operations whose handler honours it
+    (apps/api/idempotency.idempotent)."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        handler = getattr(self.view, self.method.lower(), None)
+        if getattr(handler, "honours_idempotency_key", False):
+            parameters = [*parameters, IDEMPOTENCY_KEY]
+        return parameters
+
+
+def _honours_idempotency_key(operation) -> bool:
+    return any(p.get("name") == "Idempotency-Key" and p.get("in") == "header" for p in operation.get("parameters", []))
 ERROR_EXAMPLE = OpenApiExample(
     "A refusal", response_only=True, status_codes=["400"],
     value={"statusCode": 400, "service": "PublicApi", "error": "The request made is not valid.",
@@ -95,8 +106,8 @@ def _error_content():
 
 def add_error_messages(result, generator, request, public):
     """Postprocessing hook: Codat's path parameter names (companyId, not company_id), the
-    ErrorMessage answers every operation can give, and Idempotency-Key on POST and PATCH
-    with its 409 and 422 (beside a 409 the operation documents itself, as batch does)."""
+    ErrorMessage answers every operation can give, and where Idempotency-Key is honoured
+    its 409 and 422 (beside a 409 the operation documents itself, as batch does)."""
     paths = {}
     for path, item in result.get("paths", {}).items():
         paths[re.sub(r"{(\w+)}", lambda m: "{" + _camel(m.group(1)) + "}", path)] = item
@@ -112,8 +123,7 @@ def add_error_messages(result, generator, request, public):
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
             statuses = list(EVERY_OPERATION)
-            if method in IDEMPOTENT_METHODS:
-                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            if _honours_idempotency_key(operation):
                 statuses += [409, 422]
             for status in statuses:
                 description = ERROR_DESCRIPTIONS["unreadable" if status == 400 else status]

@@ -2,6 +2,7 @@
 named lock in the shared cache for work that must not overlap across processes."""
 
 import logging
+import math
 import secrets
 import threading
 import time
@@ -40,42 +41,67 @@ def locked_row(queryset, **lookup):
 
 # Delete the lock only if it is still ours (it may have timed out and been taken since).
 RELEASE_LOCK_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+# Hold it longer only if it is still ours; 1 when it was.
+EXTEND_LOCK_LUA = ("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 "
+                   "end return 0")
 
 
 class LockBusy(TimeoutError):
     """The named lock stayed taken for as long as the caller would wait."""
 
 
+class Lease:
+    """A named lock being held: `extend` moves the moment a dead holder's lock frees up."""
+
+    def __init__(self, key: str, token: int):
+        self.key = key
+        self.token = token
+
+    def extend(self, hold_seconds: float) -> bool:
+        """Keep the lock for `hold_seconds` from now (not added to what is left). False when
+        it was lost meanwhile (it timed out and may have been taken)."""
+        client = redis_client()
+        if client is not None:
+            return bool(redis_script(client, EXTEND_LOCK_LUA)(
+                keys=[cache.make_and_validate_key(self.key)], args=[self.token, int(hold_seconds * 1000)],
+                client=client))
+        if cache.get(self.key) != self.token:
+            return False
+        cache.set(self.key, self.token, math.ceil(hold_seconds))
+        return True
+
+    def release(self) -> None:
+        # The block's work is done: a cache that went away since must not turn its answer
+        # into an error. The lock then ages out after its hold.
+        try:
+            client = redis_client()
+            if client is not None:
+                redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(self.key)],
+                                                       args=[self.token], client=client)
+            elif cache.get(self.key) == self.token:
+                cache.delete(self.key)
+        except CACHE_UNREACHABLE as exc:
+            logger.warning("Lock %s not released (the cache is unreachable: %s); it ages out", self.key, exc)
+
+
 @contextmanager
-def named_lock(key: str, *, hold_seconds: int, wait_seconds: float):
+def named_lock(key: str, *, hold_seconds: float, wait_seconds: float):
     """Hold `key` in the shared cache (Redis in production, so across processes) while the
-    block runs. A holder that dies leaves it for at most `hold_seconds`. Raises LockBusy
-    after waiting `wait_seconds` for another holder."""
-    # An int: Django's Redis cache stores ints as plain digits, which the release script
-    # can compare (it pickles anything else).
+    block runs, yielding its Lease. A holder that dies leaves it for at most
+    `hold_seconds` (or what its last Lease.extend gave it). Raises LockBusy after
+    waiting `wait_seconds` for another holder."""
+    # An int: Django's Redis cache stores ints as plain digits, which the scripts can
+    # compare (it pickles anything else).
     token = secrets.randbits(62)
     deadline = time.monotonic() + wait_seconds
     delay = 0.005
-    while not cache.add(key, token, hold_seconds):
+    while not cache.add(key, token, math.ceil(hold_seconds)):
         if time.monotonic() > deadline:
             raise LockBusy(key)
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+    lease = Lease(key, token)
     try:
-        yield
+        yield lease
     finally:
-        _release(key, token)
-
-
-def _release(key: str, token: int) -> None:
-    # The block's work is done: a cache that went away since must not turn its answer into
-    # an error. The lock then ages out after its hold.
-    try:
-        client = redis_client()
-        if client is not None:
-            redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(key)], args=[token],
-                                                   client=client)
-        elif cache.get(key) == token:
-            cache.delete(key)
-    except CACHE_UNREACHABLE as exc:
-        logger.warning("Lock %s not released (the cache is unreachable: %s); it ages out", key, exc)
+        lease.release()

@@ -16,7 +16,7 @@ class FeedConnectionInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["status", "target_account_name", "target_account_id", "xero_feed_connection_id", "feed_start_date",
-              "error", "created", "connected_at", "disconnected_at"]
+              "error", "created", "connected_at", "disconnected_at", "left_at_xero"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -25,14 +25,16 @@ class FeedConnectionInline(admin.TabularInline):
 
 @admin.register(SourceAccount)
 class SourceAccountAdmin(admin.ModelAdmin):
-    list_display = ["account_id", "account_name", "account_type", "currency", "status", "connection", "created"]
-    list_filter = ["status", "api_version", "currency"]
+    list_display = ["account_id", "account_name", "account_type", "currency", "status", "disconnect_reason",
+                    "connection", "created"]
+    list_filter = ["status", "disconnect_reason", "api_version", "currency"]
     search_fields = ["account_id", "account_name", "connection__company__name"]
     list_select_related = ["connection__company"]
     # Only the name is safe to edit: the rest is what Xero's feed was created from.
     readonly_fields = ["connection", "account_id", "api_version", "account_type", "account_number", "sort_code",
                        "routing_info", "account_info", "currency", "balance", "status", "feed_start_date", "created",
-                       "modified_date", "last_end_balance", "last_end_date", "last_pushed_at"]
+                       "modified_date", "last_end_balance", "last_end_date", "last_pushed_at", "disconnect_reason",
+                       "disconnected_at"]
     inlines = [FeedConnectionInline]
     actions = ["disconnect_feeds"]
 

@@ -290,6 +290,7 @@ class PushOperationsView(APIView):
                                  "-requested_on").prefetch_related("transactions")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(operations, request, self)
+        push.push_settle_many(operations=page)
         for operation in page:
             operation._pushed = list(operation.transactions.all())
         return paginator.get_paginated_response(PushOperationOutput(page, many=True).data)

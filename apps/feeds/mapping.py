@@ -19,7 +19,7 @@ from apps.xero_auth.tokens import xero_call
 
 from . import selectors
 from .models import FeedConnection, FeedStatus, SourceAccount, SourceAccountStatus
-from .source_accounts import xero_account_type
+from .source_accounts import feeds_left_at_xero_stop, xero_account_type
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def mapping_create(*, connection, source_account_id: str, target_account_id: str
                 target_uuid = uuid.UUID(str(target_account_id))
             except ValueError:
                 return MappingResult(sa.account_id, None, error=MAPPING_TARGET_INVALID.format(id=target_account_id))
+        feeds_left_at_xero_stop(source_account=sa)
         token = _account_token(sa, target_uuid)
         try:
             feed_id = xero_call(connection, client.create_feed_connection, item=_feed_item(sa, token, target_uuid),

@@ -24,6 +24,14 @@ class SourceAccountStatus(models.TextChoices):
     UNKNOWN = "unknown"
 
 
+class DisconnectReason(models.TextChoices):
+    """Why a source account is disconnected, for the portal and admin to say."""
+
+    STOPPED = "stopped", "The feed was stopped (by the partner, the company or staff)"
+    FEED_REFUSED = "feed_refused", "Xero no longer accepts the feed (removed in Xero)"
+    CONNECTION_LOST = "connection_lost", "The Xero connection was unlinked or deauthorised"
+
+
 class SourceAccount(models.Model):
     """A bank account in the partner's app (Codat's source account, v1 or v2 shape)."""
 
@@ -42,6 +50,9 @@ class SourceAccount(models.Model):
     feed_start_date = models.DateField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified_date = models.DateTimeField(auto_now=True)
+    # Why and when it was last disconnected (kept until it is connected again).
+    disconnect_reason = models.CharField(max_length=16, choices=DisconnectReason.choices, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
 
     # What was last delivered to Xero: the next statement should start from here.
     last_end_balance = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
@@ -59,7 +70,8 @@ class SourceAccount(models.Model):
 
     def _set_status(self, status):
         self.status = status
-        self.save(update_fields=["status", "feed_start_date", "modified_date"])
+        self.save(update_fields=["status", "feed_start_date", "modified_date", "disconnect_reason",
+                                 "disconnected_at"])
 
     def mark_connecting(self, *, feed_start_date) -> None:
         """Xero accepted a feed connection for the account but has not confirmed it yet;
@@ -67,8 +79,10 @@ class SourceAccount(models.Model):
         self.feed_start_date = feed_start_date
         self._set_status(SourceAccountStatus.CONNECTING)
 
+    @transaction.atomic
     def mark_connected(self) -> None:
         """Xero confirmed the feed: the partner may push to this account from now on."""
+        self.disconnect_reason, self.disconnected_at = "", None
         self._set_status(SourceAccountStatus.CONNECTED)
         signals.source_account_connected.send(sender=SourceAccount, source_account=self)
 
@@ -76,11 +90,16 @@ class SourceAccount(models.Model):
         """Xero rejected the feed it had accepted: the account waits to be mapped again."""
         self._set_status(SourceAccountStatus.PENDING)
 
-    def mark_disconnected(self) -> None:
-        """The account's feed was stopped (by the partner, the SMB or staff): nothing more
-        is sent to Xero for it, and it can be mapped again."""
+    @transaction.atomic
+    def mark_disconnected(self, reason: str = DisconnectReason.STOPPED) -> None:
+        """The account's feed stopped (`reason`: by the partner, the SMB or staff; Xero
+        refusing it; the connection losing access): nothing more is sent to Xero for it,
+        and it can be mapped again."""
+        was = self.status
+        self.disconnect_reason, self.disconnected_at = reason, timezone.now()
         self._set_status(SourceAccountStatus.DISCONNECTED)
-        signals.source_account_disconnected.send(sender=SourceAccount, source_account=self)
+        if was != SourceAccountStatus.DISCONNECTED:
+            signals.source_account_disconnected.send(sender=SourceAccount, source_account=self)
 
 
 class FeedStatus(models.TextChoices):
@@ -94,10 +113,11 @@ ACTIVE_FEED_STATUSES = (FeedStatus.CONNECTING, FeedStatus.CONNECTED)
 
 
 class FeedConnectionQuerySet(models.QuerySet):
-    def disconnect(self) -> int:
-        """The feeds were stopped at Xero (or can no longer be reached): they are history now."""
+    def disconnect(self, **why) -> int:
+        """The feeds were stopped at Xero (or can no longer be reached): they are history now.
+        `why` may say what happened (error, left_at_xero)."""
         return self.filter(status__in=ACTIVE_FEED_STATUSES).update(status=FeedStatus.DISCONNECTED,
-                                                                    disconnected_at=timezone.now())
+                                                                    disconnected_at=timezone.now(), **why)
 
 
 class FeedConnection(models.Model):
@@ -116,6 +136,9 @@ class FeedConnection(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
+    # Disconnected here while Xero could not be told (the connection had lost access): Xero
+    # may still hold it, so it is deleted there before the account is mapped again.
+    left_at_xero = models.BooleanField(default=False)
 
     objects = FeedConnectionQuerySet.as_manager()
 
@@ -179,6 +202,8 @@ class PushOperation(models.Model):
     # delivered, so a resend of them is recognised. Kept here, not on each transaction, so
     # recording Xero's answer writes one row whatever the size of the batch.
     delivered = models.BooleanField(default=False)
+    # When Xero was last asked about it while Pending (settling asks at most this often).
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_on"]
@@ -194,7 +219,26 @@ class PushOperation(models.Model):
     def warnings(self) -> list[dict]:
         return self.validation.get("warnings", [])
 
-    def mark_failed(self, *, status_code: int, message: str, errors: list[dict]) -> None:
+    # What a status change writes; _change writes them only if the status is still the one
+    # the change starts from.
+    _CHANGED = ("status", "status_code", "error_message", "validation", "completed_on", "xero_statement_id",
+                "delivered", "maybe_delivered", "checked_at")
+
+    def _change(self, *, from_status: str, settled: bool) -> bool:
+        """Write the operation's new state if it is still `from_status` in the database, and
+        tell the partner (push_settled) when it `settled`. A read, a list, the next push and
+        the relay's sweep may settle one operation at once: the one that finds it Pending
+        writes it and sends the event, the others read back what it wrote. False then."""
+        with transaction.atomic():
+            won = PushOperation.objects.filter(pk=self.pk, status=from_status).update(
+                **{name: getattr(self, name) for name in self._CHANGED})
+            if won and settled:
+                signals.push_settled.send(sender=PushOperation, operation=self)
+        if not won:
+            self.refresh_from_db(fields=self._CHANGED)
+        return bool(won)
+
+    def mark_failed(self, *, status_code: int, message: str, errors: list[dict]) -> bool:
         """The push ended without Xero taking its statement (refused by Xero, throttled, or
         Xero did not answer): the partner may send the batch again."""
         self.status = PushStatus.FAILED
@@ -202,31 +246,45 @@ class PushOperation(models.Model):
         self.error_message = message
         self.validation = {**self.validation, "errors": errors}
         self.completed_on = timezone.now()
-        self.save()
-        signals.push_settled.send(sender=PushOperation, operation=self)
+        return self._change(from_status=PushStatus.PENDING, settled=True)
 
-    def mark_resent(self) -> None:
+    def mark_timed_out(self, *, message: str) -> bool:
+        """The partner's timeoutInMinutes passed without a final answer from Xero. What Xero
+        took stays delivered (a resend of it is recognised); a statement it may have taken
+        unseen counts as maybe delivered, so Xero calling a resend duplicate means delivered."""
+        self.status = PushStatus.TIMED_OUT
+        self.status_code = 504
+        self.error_message = message
+        self.completed_on = timezone.now()
+        self.maybe_delivered = self.maybe_delivered or not self.delivered
+        return self._change(from_status=PushStatus.PENDING, settled=True)
+
+    def mark_resent(self) -> bool:
         """Staff send a failed push's statement again: it is in flight once more."""
         self.status = PushStatus.PENDING
         self.status_code = 202
         self.error_message = None
         self.completed_on = None
         self.validation = {**self.validation, "errors": []}
-        self.save()
+        return self._change(from_status=PushStatus.FAILED, settled=False)
+
+    def mark_checked(self) -> None:
+        """Xero was asked about the Pending statement just now (and had no final answer)."""
+        self.checked_at = timezone.now()
+        PushOperation.objects.filter(pk=self.pk).update(checked_at=self.checked_at)
 
     @transaction.atomic
-    def mark_taken(self, *, statement_id, delivered: bool) -> None:
+    def mark_taken(self, *, statement_id, delivered: bool) -> bool:
         """Xero has taken the statement: its transactions are delivered (a resend of them is
         recognised) and the account's last balance is the statement's end balance. Success
         once Xero says it is in the bank account, Pending until then."""
-        status = PushStatus.SUCCESS if delivered else PushStatus.PENDING
-        self.status = status
+        self.status = PushStatus.SUCCESS if delivered else PushStatus.PENDING
         self.status_code = 200 if delivered else 202
         self.completed_on = timezone.now() if delivered else None
         self.xero_statement_id = statement_id or self.xero_statement_id
         self.delivered = True
-        self.save(update_fields=["status", "status_code", "completed_on", "xero_statement_id", "validation",
-                                 "delivered"])
+        if not self._change(from_status=PushStatus.PENDING, settled=delivered):
+            return False
         # A retried push taken late must not move the account back behind later ones.
         SourceAccount.objects.filter(
             Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
@@ -234,45 +292,48 @@ class PushOperation(models.Model):
         ).update(
             balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
             last_end_date=self.statement_end_date, last_pushed_at=timezone.now())
-        if delivered:
-            signals.push_settled.send(sender=PushOperation, operation=self)
+        return True
 
-    def mark_delivered(self) -> None:
+    def mark_delivered(self) -> bool:
         """Xero now says the statement it took is in the bank account: Success."""
         self.status = PushStatus.SUCCESS
         self.status_code = 200
         self.completed_on = timezone.now()
-        self.save(update_fields=["status", "status_code", "completed_on"])
-        signals.push_settled.send(sender=PushOperation, operation=self)
+        return self._change(from_status=PushStatus.PENDING, settled=True)
 
     @classmethod
-    def record_already_delivered(cls, *, warnings: list[dict], **fields):
-        """A resend of transactions Xero already took: Success, without a new statement."""
-        operation = cls.objects.create(**fields, status=PushStatus.SUCCESS, status_code=200,
-                                       completed_on=timezone.now(), validation={"errors": [], "warnings": warnings})
-        signals.push_settled.send(sender=cls, operation=operation)
+    def _record_settled(cls, **fields):
+        with transaction.atomic():
+            operation = cls.objects.create(**fields, completed_on=timezone.now())
+            signals.push_settled.send(sender=cls, operation=operation)
         return operation
 
     @classmethod
     def record_refused(cls, *, errors: list[dict], warnings: list[dict], message: str | None = None, **fields):
         """A push refused before anything reached Xero: only this record of it is kept."""
-        operation = cls.objects.create(
-            **fields, status=PushStatus.FAILED, status_code=400, error_message=message or errors[0]["message"],
-            validation={"errors": list(errors), "warnings": list(warnings)}, completed_on=timezone.now())
-        signals.push_settled.send(sender=cls, operation=operation)
-        return operation
+        return cls._record_settled(**fields, status=PushStatus.FAILED, status_code=400,
+                                   error_message=message or errors[0]["message"],
+                                   validation={"errors": list(errors), "warnings": list(warnings)})
+
+    @classmethod
+    def record_already_delivered(cls, *, warnings: list[dict], **fields):
+        """A push whose every transaction Xero already has: Success without a new statement."""
+        return cls._record_settled(**fields, status=PushStatus.SUCCESS, status_code=200,
+                                   validation={"errors": [], "warnings": list(warnings)})
 
     @transaction.atomic
-    def mark_rejected_after_taken(self, *, message: str, errors: list[dict]) -> None:
+    def mark_rejected_after_taken(self, *, message: str, errors: list[dict]) -> bool:
         """Xero did not keep a statement it had taken: its transactions may be sent again,
         and the account goes back to where the statement started (unless a later one moved
         it)."""
         self.delivered = False
-        self.mark_failed(status_code=400, message=message, errors=errors)
+        if not self.mark_failed(status_code=400, message=message, errors=errors):
+            return False
         SourceAccount.objects.filter(
             pk=self.source_account_id, last_end_balance=self.statement_end_balance,
             last_end_date=self.statement_end_date,
         ).update(balance=self.statement_start_balance, last_end_balance=self.statement_start_balance)
+        return True
 
 
 class BankTransaction(models.Model):

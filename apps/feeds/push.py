@@ -16,19 +16,35 @@ Order of work, so that nothing is lost and nothing doubled:
    balance; the operation is Success when Xero says delivered and Pending until then.
    A refusal is Failed with Xero's problem kept.
 
-Reading a Pending operation asks Xero again (push_settle): delivered makes it Success,
-rejected makes it Failed and hands its transactions back, so the batch can be sent
-again. The push itself does not ask straight away: against Xero the answer is still
-pending moments after the post, and each call counts against the organisation's 60
-calls a minute, so a second call per push would halve how often a company can push.
+A Pending operation settles without the partner asking for it (push_settle): when it is
+read, when the operations are listed, before the next push to its account (whose
+statement follows its balance) and by the relay's sweep, each time with one call to
+Xero at most: delivered makes it Success; rejected makes it Failed and hands its
+transactions back, so the batch can be sent again; its timeoutInMinutes passed without
+a final answer makes it TimedOut. The push itself does not ask straight away: against
+Xero the answer is still pending moments after the post.
+
+An operation whose worker died between storing it and recording Xero's answer (an
+orphan: Pending, nothing recorded, its account lock free) is finished the same way: its
+statement, rebuilt from the stored transactions, is posted again under the same
+Idempotency-Key. If the first post reached Xero, Xero answers as it did then (or calls
+it a duplicate, which counts as delivered); if not, it is delivered now. Either way once.
+
+The account lock lasts the database work around a Xero exchange plus, while the
+exchange runs, the exchange's own deadline (xero_exchange): a worker killed mid-push
+frees the account within LOCK_MARGIN of the deadline, not minutes later.
 """
 
 import hashlib
 import logging
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 
 from apps.core.locks import LockBusy, named_lock
 from apps.core.refusals import Refused
@@ -36,7 +52,7 @@ from apps.xero_auth import client
 from apps.xero_auth.refusals import CONNECTION_NOT_LINKED, ConnectionNotLinked
 from apps.xero_auth.tokens import xero_call
 
-from . import statements, store
+from . import source_accounts, statements, store
 from .models import FeedConnection, FeedStatus, PushOperation, PushStatus, SourceAccountStatus
 from .statements import Checked, rule_item
 
@@ -60,6 +76,23 @@ STATEMENT_REFUSED = "Xero refused the statement."
 STATEMENT_NOT_KEPT = "Xero rejected the statement."
 STATEMENT_DUPLICATE = "Xero marked the statement duplicate."
 ACCOUNT_BUSY = "Another push to account {id} is still running"
+TIMED_OUT = ("Xero gave no final answer within timeoutInMinutes ({minutes}). What Xero took stays delivered, and a "
+             "resend of this batch is recognised, never delivered twice.")
+ORPHAN_NO_FEED = ("The push was interrupted and its account has no Xero feed any more; resend the batch once it is "
+                  "mapped.")
+
+# Beyond a Xero exchange's deadline, what the account lock allows for the database work
+# around it.
+LOCK_MARGIN = 10
+# Settling asks Xero about one Pending operation at most this often (a read always asks);
+# the relay's sweep takes the operations Pending for longer than SWEEP_AGE.
+SETTLE_RECHECK = timedelta(seconds=5)
+SWEEP_AGE = timedelta(minutes=1)
+# Settling shares the organisation's 60 calls a minute with the partner's pushes: a list
+# settles this many of its page's Pending operations, a sweep pass this many per connection.
+SETTLE_PER_LIST = 10
+SWEEP_PER_CONNECTION = 2
+FEED_REFUSED_TYPES = ("invalid-feed-connection", "invalid-feed-connection-for-organisation")
 
 
 class PushRefused(Refused):
@@ -87,10 +120,23 @@ def account_lock_key(connection_id, account_id: str) -> str:
 def account_lock(connection_id, account_id: str, *, wait_seconds=None):
     """Serialise pushes to one account across threads and processes, so statements reach
     Xero in the order they were accepted. Keyed by the account's connection and partner
-    id, so it is taken before the account is read."""
-    hold = int(settings.XERO_TIMEOUT_SECONDS * 3 + 30)
-    return named_lock(account_lock_key(connection_id, account_id), hold_seconds=hold,
-                      wait_seconds=wait_seconds if wait_seconds is not None else hold)
+    id, so it is taken before the account is read. Yields the lock's Lease, which each
+    Xero exchange under it extends (xero_exchange); a waiter waits as long as one
+    exchange may last."""
+    wait = wait_seconds if wait_seconds is not None else settings.XERO_TIMEOUT_SECONDS + LOCK_MARGIN
+    return named_lock(account_lock_key(connection_id, account_id), hold_seconds=LOCK_MARGIN, wait_seconds=wait)
+
+
+@contextmanager
+def xero_exchange(lease=None):
+    """One exchange with Xero (an inline refresh, the call, a retry after a 401) that ends
+    within XERO_TIMEOUT_SECONDS; under the account lock, the lock is held until then plus
+    LOCK_MARGIN, and the organisation's call slot no longer than the deadline."""
+    seconds = settings.XERO_TIMEOUT_SECONDS
+    if lease is not None and not lease.extend(seconds + LOCK_MARGIN):
+        logger.warning("Account lock %s expired before a Xero exchange", lease.key)
+    with client.deadline(seconds):
+        yield
 
 
 def transactions_push(*, company, connection, account_id: str, body_account_id, checked: Checked,
@@ -100,7 +146,10 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
     refused it. Raises PushRefused (400) or PushInterrupted (429/503) with the operation,
     or Refused (503) while another push to the account runs too long."""
     try:
-        with account_lock(connection.pk, account_id):
+        with account_lock(connection.pk, account_id) as lease:
+            # The account's earlier pushes first: this statement's balance follows theirs,
+            # and one whose worker died is finished before this one is compared with it.
+            _settle_account(connection, account_id, lease)
             # Read under the lock: the push before this one moved the account's balance.
             source_account = _account_with_feed(connection, account_id)
             errors = list(checked.errors)
@@ -119,7 +168,7 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
                 raise PushRefused(PushOperation.record_refused(
                     company=company, connection=connection, source_account=source_account, account_id=account_id,
                     errors=errors, warnings=checked.warnings))
-            return _push_locked(company, connection, source_account, checked, timeout_in_minutes)
+            return _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease)
     except LockBusy:
         raise Refused(ACCOUNT_BUSY.format(id=account_id), status=503, can_be_retried=True, retry_after=5)
 
@@ -132,7 +181,7 @@ def _account_with_feed(connection, account_id):
         xero_feed_connection_id=Subquery(feeds.values("xero_feed_connection_id")[:1])).first()
 
 
-def _push_locked(company, connection, source_account, checked, timeout_in_minutes):
+def _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease):
     transactions = checked.transactions
     warnings = list(checked.warnings)
     ids = [t.id for t in transactions]
@@ -169,7 +218,7 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
             statement_end_balance=statement.end_balance)
         # Kept on the operation for the answer, so it is not read back from the database.
         operation._pushed = store.store_transactions(operation, source_account, transactions)
-    return _deliver(operation, connection, source_account, statement)
+    return _deliver(operation, connection, source_account, statement, lease)
 
 
 def problem_item(problem: client.XeroProblem, fallback: str) -> dict:
@@ -182,20 +231,27 @@ def _first_problem_text(exc: client.XeroRejected, without_problems: str) -> str:
     return (exc.problems[0].text or STATEMENT_REFUSED) if exc.problems else without_problems
 
 
-def _deliver(operation, connection, source_account, statement):
-    """Post the statement and record Xero's answer on the operation."""
+def _deliver(operation, connection, source_account, statement, lease, *, interruption_keeps_pending=False):
+    """Post the statement and record Xero's answer on the operation. Throttled or without an
+    answer, the operation fails (the partner resends), unless `interruption_keeps_pending`
+    (finishing an orphan: it is tried again later)."""
     try:
-        accepted = xero_call(connection, client.create_statement, statement_json=statement.json,
-                             idempotency_key=statement.idempotency_key)
+        with xero_exchange(lease):
+            accepted = xero_call(connection, client.create_statement, statement_json=statement.json,
+                                 idempotency_key=statement.idempotency_key)
     except ConnectionNotLinked as exc:
         operation.mark_failed(status_code=400, message=exc.message, errors=[rule_item(None, exc.message, "Connection")])
         raise PushRefused(operation)
     except client.XeroRateLimited as exc:
+        if interruption_keeps_pending:
+            return operation
         operation.mark_failed(status_code=429, errors=[], message=RATE_LIMITED.format(
             kind=exc.problem_kind or "minute", seconds=exc.retry_after))
         raise PushInterrupted(operation, status=429, retry_after=exc.retry_after)
     except client.XeroUnavailable as exc:
-        operation.maybe_delivered = exc.maybe_delivered
+        if interruption_keeps_pending:
+            return operation
+        operation.maybe_delivered = operation.maybe_delivered or exc.maybe_delivered
         operation.mark_failed(status_code=exc.status or 503, message=MAYBE_DELIVERED.format(reason=exc), errors=[])
         raise PushInterrupted(operation, status=503)
     except client.XeroDuplicateStatement as exc:
@@ -208,6 +264,9 @@ def _deliver(operation, connection, source_account, statement):
         problem = exc.problems[0] if exc.problems else client.XeroProblem()
         operation.mark_failed(status_code=exc.status or 400, message=problem.text or STATEMENT_REFUSED,
                               errors=[problem_item(problem, STATEMENT_REFUSED)])
+        if problem.type in FEED_REFUSED_TYPES:
+            # Xero no longer has the feed (removed in Xero): the account must be mapped again.
+            source_accounts.feed_refused_by_xero(source_account=source_account, reason=problem.text)
         return operation
     operation.mark_taken(statement_id=accepted.id, delivered=accepted.delivered)
     return operation
@@ -228,25 +287,144 @@ def _duplicate(operation, source_account, exc: client.XeroDuplicateStatement):
     return operation
 
 
-def push_settle(*, operation: PushOperation) -> PushOperation:
-    """Ask Xero about a Pending operation's statement and record what it says."""
-    if operation.status != PushStatus.PENDING or not operation.xero_statement_id:
+def push_settle(*, operation: PushOperation, recheck: timedelta | None = None) -> PushOperation:
+    """Settle a Pending operation with one call to Xero at most (unless Xero was asked about
+    it within `recheck`): ask how the statement Xero took is now, or finish an orphan
+    (module docstring); TimedOut once its timeoutInMinutes passed without a final answer.
+    An operation whose push is still running is left to it."""
+    if operation.status != PushStatus.PENDING:
+        return operation
+    if recheck is not None and _asked_within(operation, recheck):
+        return operation
+    if operation.xero_statement_id:
+        _settle_locked(operation, lease=None)
         return operation
     try:
-        state = xero_call(operation.connection, client.get_statement, statement_id=str(operation.xero_statement_id))
+        with account_lock(operation.connection_id, operation.account_id, wait_seconds=0) as lease:
+            operation.refresh_from_db()
+            _settle_locked(operation, lease)
+    except LockBusy:
+        pass  # its push holds the account: it records the answer itself
+    return operation
+
+
+def push_settle_many(*, operations) -> None:
+    """Settle up to SETTLE_PER_LIST of the Pending ones of `operations` (a page of a list),
+    their calls to Xero within one exchange's deadline so the list answers in time; the
+    relay's sweep settles the rest."""
+    pending = [o for o in operations if o.status == PushStatus.PENDING][:SETTLE_PER_LIST]
+    with client.deadline(settings.XERO_TIMEOUT_SECONDS):
+        for operation in pending:
+            push_settle(operation=operation, recheck=SETTLE_RECHECK)
+
+
+def push_sweep(*, limit: int = 50) -> int:
+    """The relay's sweep: settle operations Pending for over a minute that Xero was not
+    asked about in the last minute, oldest first, SWEEP_PER_CONNECTION at most per
+    connection. Each is claimed by setting its checked_at (so several relays never ask
+    twice); returns how many were asked."""
+    now = timezone.now()
+    due = (PushOperation.objects.filter(status=PushStatus.PENDING, requested_on__lt=now - SWEEP_AGE)
+           .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=now - SWEEP_AGE))
+           .order_by("requested_on").values_list("pk", "checked_at", "connection_id")[:limit])
+    asked = 0
+    per_connection = Counter()
+    for pk, checked_at, connection_id in due:
+        if per_connection[connection_id] >= SWEEP_PER_CONNECTION:
+            continue
+        if not PushOperation.objects.filter(pk=pk, checked_at=checked_at).update(checked_at=now):
+            continue  # another relay took it
+        per_connection[connection_id] += 1
+        operation = PushOperation.objects.select_related("connection", "source_account").get(pk=pk)
+        operation.checked_at = checked_at  # as it was: the claim is not an answer from Xero
+        push_settle(operation=operation)
+        asked += 1
+    return asked
+
+
+def _settle_account(connection, account_id: str, lease) -> None:
+    """Under the account lock, before a push: settle the account's Pending operations."""
+    for operation in PushOperation.objects.filter(connection=connection, account_id=account_id,
+                                                  status=PushStatus.PENDING).order_by("requested_on"):
+        operation.connection = connection
+        if operation.xero_statement_id and _asked_within(operation, SETTLE_RECHECK):
+            continue
+        _settle_locked(operation, lease)
+
+
+def _asked_within(operation, period: timedelta) -> bool:
+    return operation.checked_at is not None and timezone.now() - operation.checked_at < period
+
+
+def _timed_out(operation) -> bool:
+    minutes = operation.timeout_in_minutes
+    return bool(minutes) and timezone.now() >= operation.requested_on + timedelta(minutes=minutes)
+
+
+def _settle_locked(operation, lease) -> None:
+    """One call to Xero at most for a Pending operation: the statement Xero took, asked
+    about; an orphan (nothing recorded, and under its account lock, so no push is running
+    for it), posted again; TimedOut past its timeout (an orphan without posting it late)."""
+    if operation.status != PushStatus.PENDING:
+        return
+    if operation.xero_statement_id:
+        _ask_xero(operation, lease)
+    elif _timed_out(operation):
+        operation.mark_timed_out(message=TIMED_OUT.format(minutes=operation.timeout_in_minutes))
+        return
+    elif not operation.delivered and operation.statement_key and lease is not None:
+        _finish_orphan(operation, lease)
+    if operation.status == PushStatus.PENDING and _timed_out(operation):
+        operation.mark_timed_out(message=TIMED_OUT.format(minutes=operation.timeout_in_minutes))
+
+
+def _ask_xero(operation, lease) -> None:
+    """Ask Xero about the statement it took and record what it says."""
+    try:
+        with xero_exchange(lease):
+            state = xero_call(operation.connection, client.get_statement,
+                              statement_id=str(operation.xero_statement_id))
     except client.XeroItemRejected as exc:
         operation.mark_rejected_after_taken(message=_first_problem_text(exc, STATEMENT_NOT_KEPT),
                                             errors=[problem_item(p, STATEMENT_REFUSED) for p in exc.problems])
-        return operation
+        return
     except (client.XeroError, ConnectionNotLinked) as exc:
         logger.info("Statement %s of push %s not checked: %s", operation.xero_statement_id, operation.pk, exc)
-        return operation
+        return
     if state.delivered and not operation.delivered:
         # Pending from before delivery was recorded when Xero takes a statement.
         operation.mark_taken(statement_id=operation.xero_statement_id, delivered=True)
     elif state.delivered:
         operation.mark_delivered()
-    return operation
+    else:
+        operation.mark_checked()
+
+
+def _finish_orphan(operation, lease) -> None:
+    """Post an orphan's statement again under its Idempotency-Key and record the answer."""
+    source_account = _account_with_feed(operation.connection, operation.account_id)
+    logger.warning("Push %s was left Pending by a worker that stopped; asking Xero with its statement", operation.pk)
+    operation.maybe_delivered = True  # the first post may have reached Xero
+    if source_account is None or source_account.xero_feed_connection_id is None:
+        operation.mark_failed(status_code=400, message=ORPHAN_NO_FEED,
+                              errors=[rule_item(operation.account_id, ORPHAN_NO_FEED, "SourceAccount")])
+        return
+    try:
+        _deliver(operation, operation.connection, source_account, _stored_statement(operation, source_account),
+                 lease, interruption_keeps_pending=True)
+    except PushRefused:
+        pass  # recorded on the operation
+
+
+def _stored_statement(operation, source_account):
+    """The operation's statement, rebuilt from its stored transactions: the same content, so
+    the same Idempotency-Key."""
+    return statements.build_statement([
+        statements.Transaction(id=t.transaction_id, date=t.date.replace(tzinfo=None), amount=t.amount,
+                               balance=t.balance, description=t.description, counterparty=t.counterparty,
+                               reference=t.reference, reconciled=t.reconciled, transaction_type=t.transaction_type)
+        for t in operation.transactions.order_by("pk")
+    ], feed_connection_id=str(source_account.xero_feed_connection_id))
 
 
 def push_retry(*, operation: PushOperation) -> PushOperation:
@@ -258,7 +436,7 @@ def push_retry(*, operation: PushOperation) -> PushOperation:
     if not operation.statement_key or operation.source_account_id is None:
         raise PushRetryRefused(RETRY_NOTHING_STORED)
     account_id = operation.source_account.account_id
-    with account_lock(operation.connection_id, account_id):
+    with account_lock(operation.connection_id, account_id) as lease:
         source_account = _account_with_feed(operation.connection, account_id)
         stored = list(operation.transactions.order_by("pk"))
         delivered = store.delivered_ids(source_account, [t.transaction_id for t in stored])
@@ -266,11 +444,7 @@ def push_retry(*, operation: PushOperation) -> PushOperation:
             raise PushRetryRefused(RETRY_DELIVERED_SINCE.format(ids=", ".join(sorted(delivered)[:5])))
         if source_account.xero_feed_connection_id is None:
             raise PushRetryRefused(ACCOUNT_NOT_CONNECTED.format(id=account_id, status=source_account.status))
-        statement = statements.build_statement([
-            statements.Transaction(id=t.transaction_id, date=t.date.replace(tzinfo=None), amount=t.amount,
-                                   balance=t.balance, description=t.description, counterparty=t.counterparty,
-                                   reference=t.reference, reconciled=t.reconciled, transaction_type=t.transaction_type)
-            for t in stored
-        ], feed_connection_id=str(source_account.xero_feed_connection_id))
-        operation.mark_resent()
-        return _deliver(operation, operation.connection, source_account, statement)
+        statement = _stored_statement(operation, source_account)
+        if not operation.mark_resent():
+            raise PushRetryRefused(RETRY_NOT_FAILED.format(status=operation.status))
+        return _deliver(operation, operation.connection, source_account, statement, lease)

@@ -14,7 +14,7 @@ from apps.xero_auth import client
 from apps.xero_auth.tokens import xero_call
 
 from . import selectors
-from .models import ACTIVE_FEED_STATUSES, SourceAccount, SourceAccountStatus
+from .models import ACTIVE_FEED_STATUSES, DisconnectReason, SourceAccount, SourceAccountStatus
 
 logger = logging.getLogger(__name__)
 
@@ -171,15 +171,50 @@ def feed_disconnect(*, source_account) -> SourceAccount:
     return sa
 
 
+@transaction.atomic
+def feed_refused_by_xero(*, source_account, reason: str) -> None:
+    """Xero refused a statement because the account's feed is no longer valid (removed in
+    Xero): the feed and the account are disconnected, so the account can be mapped again."""
+    source_account.feeds.disconnect(error=reason)
+    source_account.mark_disconnected(DisconnectReason.FEED_REFUSED)
+    _audit(source_account, "feed disconnected by Xero", reason)
+
+
+def source_accounts_connection_lost(*, connection, **_) -> None:
+    """The connection became Unlinked or Deauthorized (xero_auth's connection_lost): its
+    connected and connecting accounts are disconnected, since nothing reaches Xero for them
+    any more. Xero could not be told, so their feeds are kept as left at Xero, to be
+    deleted there before the accounts are mapped again once the company reconnects."""
+    accounts = connection.source_accounts.filter(
+        status__in=[SourceAccountStatus.CONNECTED, SourceAccountStatus.CONNECTING])
+    for account in accounts:
+        account.connection = connection
+        account.feeds.disconnect(left_at_xero=True)
+        account.mark_disconnected(DisconnectReason.CONNECTION_LOST)
+        _audit(account, "feed disconnected", f"the connection is {connection.status}")
+
+
+def feeds_left_at_xero_stop(*, source_account) -> None:
+    """Delete at Xero the feeds of the account left there when its connection lost access
+    (source_accounts_connection_lost), now that the connection is linked again: Xero
+    refuses a second feed on a bank account that still has one."""
+    left = list(source_account.feeds.filter(left_at_xero=True, xero_feed_connection_id__isnull=False))
+    if not left:
+        return
+    xero_call(source_account.connection, client.delete_feed_connections,
+              feed_connection_ids=[str(f.xero_feed_connection_id) for f in left])
+    source_account.feeds.filter(pk__in=[f.pk for f in left]).update(left_at_xero=False)
+
+
 def _stop_feeds_at_xero(source_account):
     ids = [str(f.xero_feed_connection_id) for f in source_account.feeds.all()
-           if f.status in ACTIVE_FEED_STATUSES and f.xero_feed_connection_id]
+           if (f.status in ACTIVE_FEED_STATUSES or f.left_at_xero) and f.xero_feed_connection_id]
     if not ids:
         return
     connection = source_account.connection
     if not connection.is_linked:
-        # Without the organisation's consent nothing more can reach the feed; Xero drops the
-        # app's feeds when the company reconnects elsewhere. Nothing to ask Xero.
+        # Without the organisation's consent nothing more can reach the feed: it is
+        # deleted at Xero when the company reconnects and maps the account again.
         logger.info("Feeds %s of %s left at Xero: connection %s", ids, source_account, connection.status)
         return
     xero_call(connection, client.delete_feed_connections, feed_connection_ids=ids)

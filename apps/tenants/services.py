@@ -7,7 +7,7 @@ from django.db import transaction
 from apps.core.refusals import Refused, item
 
 from .models import Company, Partner, PartnerApiKey
-from .signals import company_deleting
+from .signals import company_created, company_deleted, company_deleting
 
 # Codat's name pattern is ^[A-Za-z0-9\s\-',&@.,?!\s]+$; anything else is removed.
 _FORBIDDEN_NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-',&@.?!]")
@@ -34,13 +34,12 @@ def partner_create(*, name: str, **branding) -> tuple[Partner, str]:
 
 def company_create(*, partner: Partner, name: str, description=None, tags=None, created_by=None) -> Company:
     """A new company of the partner, its name cleaned as Codat cleans it."""
-    return Company.objects.create(
-        partner=partner,
-        name=company_name_clean(name),
-        description=description,
-        tags=tags or {},
-        created_by_user_name=created_by,
-    )
+    name = company_name_clean(name)
+    with transaction.atomic():
+        company = Company.objects.create(partner=partner, name=name, description=description, tags=tags or {},
+                                         created_by_user_name=created_by)
+        company_created.send(sender=Company, company=company)
+    return company
 
 
 def company_update(*, company: Company, replace: bool, **fields) -> Company:
@@ -63,4 +62,6 @@ def company_delete(*, company: Company) -> None:
     """Delete a company and everything under it, once the apps above have let go of it
     (company_deleting: the connections app revokes its Xero access first)."""
     company_deleting.send(sender=Company, company=company)
-    company.delete()
+    with transaction.atomic():
+        company_deleted.send(sender=Company, company=company)
+        company.delete()

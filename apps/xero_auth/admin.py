@@ -19,7 +19,7 @@ class XeroConnectionAdmin(admin.ModelAdmin):
     list_select_related = ["company__partner"]
     # An allow-list: a field added to the model later stays out until someone decides.
     fields = ["company", "status", "tenant_name", "tenant_id", "xero_connection_id", "scopes",
-              "access_token_expires_at", "refresh_token_issued_at", "linked_at", "created", "updated",
+              "access_token_expires_at", "refresh_token_issued_at", "linked_at", "checked_at", "created", "updated",
               "data_connection_errors"]
     readonly_fields = fields
     actions = ["refresh_token_now", "revoke"]

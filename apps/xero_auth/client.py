@@ -12,6 +12,9 @@ import json
 import os
 import re
 import threading
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -65,6 +68,11 @@ class XeroAuthRevoked(XeroError):
 
 class XeroUnauthorized(XeroError):
     """An API call answered 401: the access token was not accepted."""
+
+
+class XeroForbidden(XeroError):
+    """An API call answered 403 without a Bank Feeds problem: Xero no longer lets this app
+    reach the organisation (the user disconnected it in Xero)."""
 
 
 class XeroRateLimited(XeroError):
@@ -181,6 +189,38 @@ class _Answer:
 
 
 _local = threading.local()
+_deadline: ContextVar[float | None] = ContextVar("xero_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Every call to Xero made inside the block ends within `seconds` from now (each one's
+    timeout is cut to what is left; an enclosing, earlier deadline still holds), so a lock
+    or a slot held across the calls can be held for exactly that long."""
+    end = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def seconds_left() -> float | None:
+    """What is left of the current deadline, or None outside one."""
+    end = _deadline.get()
+    return None if end is None else max(0.0, end - time.monotonic())
+
+
+def _timeout() -> float:
+    """This call's timeout: Xero's setting, cut to what is left of the deadline."""
+    left = seconds_left()
+    if left is None:
+        return settings.XERO_TIMEOUT_SECONDS
+    if left < 0.1:
+        # Nothing was sent: the caller may say so (maybe_delivered false).
+        raise XeroUnavailable("No time was left to call Xero within this request's deadline", maybe_delivered=False)
+    return min(settings.XERO_TIMEOUT_SECONDS, left)
 
 
 def _http() -> requests.Session:
@@ -274,7 +314,7 @@ def exchange_code(*, code: str, code_verifier: str, redirect_uri: str) -> Tokens
     session = OAuth2Session(settings.XERO_CLIENT_ID, redirect_uri=redirect_uri, scope=settings.XERO_SCOPES)
     return _token_request(session, lambda: session.fetch_token(
         _token_url(), code=code, code_verifier=code_verifier, auth=_client_auth(), include_client_id=False,
-        timeout=settings.XERO_TIMEOUT_SECONDS,
+        timeout=_timeout(),
     ))
 
 
@@ -285,7 +325,7 @@ def refresh(*, refresh_token: str) -> Tokens:
     """
     session = OAuth2Session(settings.XERO_CLIENT_ID)
     return _token_request(session, lambda: session.refresh_token(
-        _token_url(), refresh_token=refresh_token, auth=_client_auth(), timeout=settings.XERO_TIMEOUT_SECONDS,
+        _token_url(), refresh_token=refresh_token, auth=_client_auth(), timeout=_timeout(),
     ))
 
 
@@ -492,7 +532,7 @@ def _unreadable(what: str) -> XeroUnavailable:
 
 def _send(method, url, **kwargs) -> requests.Response:
     try:
-        return _http().request(method, url, timeout=settings.XERO_TIMEOUT_SECONDS, **kwargs)
+        return _http().request(method, url, timeout=_timeout(), **kwargs)
     except requests.ConnectionError as exc:
         # The request may or may not have reached Xero before the connection broke.
         raise XeroUnavailable(f"Lost connection to Xero: {type(exc).__name__}", maybe_delivered=True)
@@ -533,6 +573,11 @@ def _api(method, path, *, access_token, tenant_id=None, params=None, json_body=N
     if status == 401:
         raise XeroUnauthorized(f"Xero did not accept the access token: {problem.text}", status=status,
                                problems=[problem])
+    if status == 403 and not problem.type:
+        # Xero's platform answer for a tenant the token may not reach (Bank Feeds' own 403s,
+        # such as invalid-feed-connection, carry a problem type).
+        raise XeroForbidden(f"Xero refused access to the organisation: {problem.text}", status=status,
+                            problems=[problem])
     if status == 429:
         kind = response.headers.get("X-Rate-Limit-Problem", "")
         try:

@@ -14,7 +14,7 @@ from apps.core.refusals import Refused
 from apps.tenants.audit import audit_record
 from apps.tenants.models import Company, Partner
 
-from . import client
+from . import client, signals
 from .models import LINK_LIFETIME, LINK_SALT, ConnectionStatus, XeroConnection
 from .refusals import (
     LINK_INVALID,
@@ -23,9 +23,11 @@ from .refusals import (
     LinkInvalid,
     OrganisationTaken,
 )
-from .tokens import xero_call
+from .tokens import access_token_for, connection_lost, token_refresh, xero_call
 
 logger = logging.getLogger(__name__)
+
+DISCONNECTED_IN_XERO = "The organisation is no longer among the app's connections in Xero."
 
 
 def _audit(connection, action, detail=""):
@@ -45,8 +47,10 @@ def connection_create(*, company: Company) -> XeroConnection:
         return existing
     connection = XeroConnection(company=company)
     connection.rotate_link()
-    connection.save()
-    _audit(connection, "created", "waiting for the company to connect Xero")
+    with transaction.atomic():
+        connection.save()
+        _audit(connection, "created", "waiting for the company to connect Xero")
+        signals.connection_created.send(sender=XeroConnection, connection=connection)
     return connection
 
 
@@ -122,14 +126,38 @@ def connection_delete(*, connection: XeroConnection) -> None:
     """Revoke at Xero, then remove the connection and everything under it."""
     with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
         _revoke_at_xero(locked)
-        _audit(locked, "deleted", "access revoked at Xero")
-        locked.delete()
+        with transaction.atomic():
+            _audit(locked, "deleted", "access revoked at Xero")
+            signals.connection_deleted.send(sender=XeroConnection, connection=locked)
+            locked.delete()
 
 
 def company_connections_revoke(*, company: Company, **_) -> None:
     """Revoke every connection of a company about to be deleted (tenants' company_deleting)."""
     for connection in company.connections.all():
         _revoke_at_xero(connection)
+
+
+def connection_check(*, connection: XeroConnection) -> bool:
+    """Ask Xero whether the organisation is still among the app's connections (GET
+    /connections) and mark the connection Deauthorized when it is not: the user
+    disconnected the app in Xero. Returns whether it still is. A token Xero refuses after a
+    forced refresh marks it too; Xero unreachable raises and changes nothing."""
+    try:
+        try:
+            tenants = client.list_connections(access_token=access_token_for(connection))
+        except client.XeroUnauthorized:
+            fresh = token_refresh(connection_id=connection.pk, force=True)
+            tenants = client.list_connections(access_token=fresh.access_token)
+    except client.XeroUnauthorized as exc:
+        connection_lost(connection, exc)
+        return False
+    if any(t.tenant_id == str(connection.tenant_id) for t in tenants):
+        connection.mark_checked()
+        return True
+    connection_lost(connection, client.XeroForbidden(DISCONNECTED_IN_XERO, status=403,
+                                                     problems=[client.XeroProblem(detail=DISCONNECTED_IN_XERO)]))
+    return False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 from django.core import signing
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.core.urls import page_url
@@ -51,6 +51,8 @@ class XeroConnection(models.Model):
     scopes = models.CharField(max_length=500, blank=True)
 
     data_connection_errors = models.JSONField(default=list, blank=True)
+    # When Xero last listed the organisation among the app's connections (the relay asks daily).
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The current single-use portal link: its nonce and when it was issued.
     link_nonce = models.CharField(max_length=32, blank=True, editable=False)
@@ -85,19 +87,24 @@ class XeroConnection(models.Model):
         self.refresh_token = ""
         self.access_token_expires_at = None
 
+    @transaction.atomic
     def mark_linked(self, *, tenant_id, tenant_name: str, xero_connection_id) -> None:
         """The SMB consented and picked this organisation: from now on the partner's pushes
         reach it. Earlier connection errors are resolved, as Codat shows them."""
+        previous_status = self.status
         relinked = self.linked_at is not None
         self.tenant_id = tenant_id
         self.tenant_name = tenant_name or ""
         self.xero_connection_id = xero_connection_id or None
         self.status = ConnectionStatus.LINKED
         self.linked_at = timezone.now()
+        self.checked_at = self.linked_at
         self.data_connection_errors = _resolved(self.data_connection_errors)
         self.save()
-        signals.connection_linked.send(sender=XeroConnection, connection=self, relinked=relinked)
+        signals.connection_linked.send(sender=XeroConnection, connection=self, relinked=relinked,
+                                       previous_status=previous_status)
 
+    @transaction.atomic
     def mark_deauthorized(self, *, status_code: int, reason: str) -> None:
         """Xero no longer accepts this connection's authorisation (the user revoked it, or the
         refresh token lapsed): the tokens go and the company must connect again."""
@@ -117,6 +124,7 @@ class XeroConnection(models.Model):
         self.save()
         signals.connection_lost.send(sender=XeroConnection, connection=self)
 
+    @transaction.atomic
     def mark_unlinked(self) -> None:
         """Access was revoked at our side (partner or staff): the connection and its feeds
         stay, so the company can link again later."""
@@ -124,6 +132,11 @@ class XeroConnection(models.Model):
         self.forget_tokens()
         self.save()
         signals.connection_lost.send(sender=XeroConnection, connection=self)
+
+    def mark_checked(self) -> None:
+        """Xero still lists the organisation among the app's connections."""
+        self.checked_at = timezone.now()
+        XeroConnection.objects.filter(pk=self.pk).update(checked_at=self.checked_at)
 
     def link_url(self) -> str:
         """Codat's linkUrl: a signed portal link for this connection, the same on every

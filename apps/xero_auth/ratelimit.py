@@ -2,14 +2,19 @@
 the shared cache (Redis in production) and refuse before calling Xero, so one busy
 company cannot get the whole app throttled.
 
-On Redis a slot is taken in one round trip (a Lua script) and given back in another;
-the keys and values are the ones Django's cache API reads and writes, which the demo's
-local-memory cache goes through instead.
+A call at once is a slot held until the call's own deadline (client.deadline, else the
+longest a call with a refresh and a retry can take): a process killed mid-call leaves its
+slot for no longer than the call could have lasted. On Redis the slots are a sorted set
+of holders by the end of their hold, taken in one round trip (a Lua script) and given back
+in another; the demo's local-memory cache keeps the same in one process.
 
 # Reference: https://developer.xero.com/documentation/guides/oauth2/limits/
 """
 
 import logging
+import math
+import secrets
+import threading
 import time
 from contextlib import contextmanager
 
@@ -18,61 +23,74 @@ from django.core.cache import cache
 
 from apps.core.redis import CACHE_UNREACHABLE, redis_client, redis_script
 
+from . import client
 from .client import XeroRateLimited
 
 logger = logging.getLogger(__name__)
 
-# Leaked concurrency counts (a process killed mid-call) age out after this long.
-CONCURRENCY_TTL = 300
 MINUTE_TTL = 120
+# Beyond the deadline: the time to take the answer in and give the slot back.
+SLOT_MARGIN = 5
 
-# KEYS: minute counter, concurrency counter; ARGV: their limits, then their timeouts.
-# Like cache.add + cache.incr, a counter's timeout is set when it starts. Returns 0 for a
-# slot, 1 past the minute limit, 2 past the concurrency limit (that count taken back).
+# KEYS: minute counter, slot holders; ARGV: their limits, the minute's timeout, the hold in
+# ms and this holder's token. Like cache.add + cache.incr, the minute's timeout is set when
+# it starts. Returns 0 for a slot, 1 past the minute limit, 2 past the concurrency limit.
 TAKE_LUA = """
 local minute = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 if minute > tonumber(ARGV[1]) then return 1 end
-local concurrent = redis.call('INCR', KEYS[2])
-if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if concurrent > tonumber(ARGV[2]) then
-  redis.call('DECR', KEYS[2])
-  return 2
-end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 2 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[5])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
 return 0
 """
-# A counter that aged out meanwhile is left alone.
-GIVE_BACK_LUA = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end"
+_local_lock = threading.Lock()
 
 
-def _take(minute_key, concurrent_key, limits) -> int:
-    client = redis_client()
-    if client is not None:
-        keys = [cache.make_and_validate_key(minute_key), cache.make_and_validate_key(concurrent_key)]
-        args = [limits["tenant_per_minute"], limits["tenant_concurrent"], MINUTE_TTL, CONCURRENCY_TTL]
-        return redis_script(client, TAKE_LUA)(keys=keys, args=args, client=client)
+def slot_hold_seconds() -> float:
+    """How long a slot taken now is held at most: to the current deadline, else for a call,
+    a forced refresh and its retry (xero_call's longest exchange)."""
+    left = client.seconds_left()
+    return (left if left is not None else 3 * settings.XERO_TIMEOUT_SECONDS) + SLOT_MARGIN
+
+
+def _take(minute_key, slots_key, token, limits, hold) -> int:
+    redis = redis_client()
+    if redis is not None:
+        keys = [cache.make_and_validate_key(minute_key), cache.make_and_validate_key(slots_key)]
+        args = [limits["tenant_per_minute"], limits["tenant_concurrent"], MINUTE_TTL, int(hold * 1000), token]
+        return redis_script(redis, TAKE_LUA)(keys=keys, args=args, client=redis)
     cache.add(minute_key, 0, MINUTE_TTL)
     if cache.incr(minute_key) > limits["tenant_per_minute"]:
         return 1
-    cache.add(concurrent_key, 0, CONCURRENCY_TTL)
-    if cache.incr(concurrent_key) > limits["tenant_concurrent"]:
-        cache.decr(concurrent_key)
-        return 2
+    with _local_lock:  # the local-memory cache is this process's: a lock makes it atomic
+        now = time.time()
+        holders = {t: end for t, end in cache.get(slots_key, {}).items() if end > now}
+        if len(holders) >= limits["tenant_concurrent"]:
+            return 2
+        holders[token] = now + hold
+        cache.set(slots_key, holders, math.ceil(max(holders.values()) - now))
     return 0
 
 
-def _give_back(concurrent_key) -> None:
-    client = redis_client()
+def _give_back(slots_key, token) -> None:
     try:
-        if client is not None:
-            redis_script(client, GIVE_BACK_LUA)(keys=[cache.make_and_validate_key(concurrent_key)], client=client)
+        redis = redis_client()
+        if redis is not None:
+            redis.zrem(cache.make_and_validate_key(slots_key), token)
             return
-        cache.decr(concurrent_key)
-    except ValueError:  # aged out meanwhile
-        pass
+        with _local_lock:
+            holders = cache.get(slots_key, {})
+            if holders.pop(token, None) is not None and holders:
+                cache.set(slots_key, holders, math.ceil(max(1.0, max(holders.values()) - time.time())))
+            elif not holders:
+                cache.delete(slots_key)
     except CACHE_UNREACHABLE as exc:
-        # The call to Xero is over and its answer stands; the slot ages out with its counter.
-        logger.warning("Xero call slot %s not given back (the cache is unreachable: %s)", concurrent_key, exc)
+        # The call to Xero is over and its answer stands; the slot ages out with its deadline.
+        logger.warning("Xero call slot %s not given back (the cache is unreachable: %s)", slots_key, exc)
 
 
 @contextmanager
@@ -82,8 +100,9 @@ def xero_slot(tenant_id):
     limits = settings.XERO_RATE_LIMITS
     now = time.time()
     minute_key = f"xero-rl:min:{tenant_id}:{int(now // 60)}"
-    concurrent_key = f"xero-rl:conc:{tenant_id}"
-    refused = _take(minute_key, concurrent_key, limits)
+    slots_key = f"xero-rl:slots:{tenant_id}"
+    token = secrets.token_hex(8)
+    refused = _take(minute_key, slots_key, token, limits, slot_hold_seconds())
     if refused == 1:
         raise XeroRateLimited("Xero's per-minute limit for this organisation is reached",
                               retry_after=max(1, 60 - int(now % 60)), problem_kind="minute", status=429)
@@ -93,4 +112,4 @@ def xero_slot(tenant_id):
     try:
         yield
     finally:
-        _give_back(concurrent_key)
+        _give_back(slots_key, token)

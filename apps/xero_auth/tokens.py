@@ -81,15 +81,36 @@ def _take_fresh(connection, fresh) -> None:
 
 def xero_call(connection: XeroConnection, fn, **kwargs):
     """Call a client function with the connection's token and tenant, inside the
-    organisation's rate limit. A 401 gets one forced refresh and one retry."""
+    organisation's rate limit. A 401 gets one forced refresh and one retry; a 401 after
+    it, or a 403 (the organisation is no longer connected to the app), marks the
+    connection Deauthorized and raises ConnectionNotLinked."""
     token = access_token_for(connection)
     with xero_slot(connection.tenant_id):
         try:
-            return fn(access_token=token, tenant_id=str(connection.tenant_id), **kwargs)
-        except client.XeroUnauthorized:
-            fresh = token_refresh(connection_id=connection.pk, force=True)
-            _take_fresh(connection, fresh)
-            return fn(access_token=fresh.access_token, tenant_id=str(connection.tenant_id), **kwargs)
+            try:
+                return fn(access_token=token, tenant_id=str(connection.tenant_id), **kwargs)
+            except client.XeroUnauthorized:
+                fresh = token_refresh(connection_id=connection.pk, force=True)
+                _take_fresh(connection, fresh)
+                return fn(access_token=fresh.access_token, tenant_id=str(connection.tenant_id), **kwargs)
+        except (client.XeroUnauthorized, client.XeroForbidden) as exc:
+            connection_lost(connection, exc)
+            raise ConnectionNotLinked(ConnectionStatus.DEAUTHORIZED) from exc
+
+
+def connection_lost(connection: XeroConnection, exc: client.XeroError) -> None:
+    """Xero refused the connection's access (after a fresh token): mark it Deauthorized,
+    under the row lock, unless a refresh or a relink changed it meanwhile."""
+    with locked_row(XeroConnection.objects, pk=connection.pk) as locked:
+        if locked is not None and locked.status == ConnectionStatus.LINKED and str(locked.tenant_id) == str(
+                connection.tenant_id):
+            locked.mark_deauthorized(status_code=exc.status or 403, reason=exc.problems[0].text if exc.problems
+                                     else "Forbidden")
+            audit_record(company=str(locked.company_id), subject="connection", subject_id=locked.pk,
+                         action="deauthorized", detail=f"Xero refused access to the organisation ({exc.status})",
+                         actor=XERO)
+            logger.warning("Connection %s deauthorised by Xero: %s", locked.id, exc)
+    connection.status = ConnectionStatus.DEAUTHORIZED
 
 
 def refresh_expiring_tokens() -> int:

@@ -68,3 +68,33 @@ def test_a_holder_that_outlived_its_lock_does_not_release_the_next_holders(cache
     assert cache.get(key) == 12345
     with pytest.raises(TimeoutError), account_lock("conn", "acc-1", wait_seconds=0.05):
         pass
+
+
+def test_a_slot_a_dead_process_left_is_free_once_its_calls_deadline_passed(cache_kind, settings, monkeypatch):
+    from apps.xero_auth import client, ratelimit
+
+    settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_concurrent": 1}
+    monkeypatch.setattr(ratelimit, "SLOT_MARGIN", 0)
+    dead = xero_slot("tenant-1")  # kept referenced: collected, it would give its slot back
+    with client.deadline(1):
+        dead.__enter__()  # taken and never given back: its process died
+    with pytest.raises(XeroRateLimited), xero_slot("tenant-1"):
+        pass
+    time.sleep(1.2)
+    with xero_slot("tenant-1"):
+        pass
+
+
+def test_a_dead_holders_account_lock_frees_within_its_last_extension(cache_kind):
+    from apps.core.locks import named_lock
+
+    dead = named_lock("push-lock:dead", hold_seconds=1, wait_seconds=0)
+    lease = dead.__enter__()  # never released: its process died
+    assert lease.extend(2)
+    time.sleep(1.2)  # past the first hold, within the extension
+    with pytest.raises(TimeoutError), named_lock("push-lock:dead", hold_seconds=1, wait_seconds=0):
+        pass
+    time.sleep(1.0)
+    with named_lock("push-lock:dead", hold_seconds=1, wait_seconds=0):
+        pass
+    assert not lease.extend(2)  # lost to the next holder

@@ -80,6 +80,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         server = subprocess.Popen([sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"])  # noqa: S603
+        # One webhook relay: the demo's SQLite has no row locks for a second.
+        relay = subprocess.Popen([sys.executable, "manage.py", "deliver_webhooks"])  # noqa: S603
         try:
             _wait_for(f"{settings.SITE_URL}/healthz")
             self._print_summary()
@@ -88,6 +90,7 @@ class Command(BaseCommand):
             pass
         finally:
             server.terminate()
+            relay.terminate()
 
     def _print_summary(self):
         site = settings.SITE_URL
