@@ -230,8 +230,9 @@ TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", "ZGVtby1vbmx5LWtle
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
-    "refresh-xero-tokens": {
-        "task": "apps.xero_auth.tasks.refresh_expiring_tokens",
+    # Keeps idle refresh tokens alive; access tokens are refreshed by the call that needs one.
+    "xero-token-upkeep": {
+        "task": "apps.xero_auth.tasks.token_upkeep",
         "schedule": crontab(minute="*/5"),
     },
 }
