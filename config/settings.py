@@ -227,6 +227,11 @@ if XERO_SANDBOX:
 # with the first. The default is for the demo only.
 TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LTAwMDA=")
 
+# Stored transactions of delivered pushes older than this are deleted by
+# `manage.py prune_delivered_lines` (run it daily); at least 367 days, so that every id a
+# partner may still resend within Xero's one-year window is recognised.
+DELIVERED_LINES_RETENTION_DAYS = envint("DELIVERED_LINES_RETENTION_DAYS", "400")
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {

@@ -141,10 +141,12 @@ class PushOperation(models.Model):
     """One partner push of bank transactions: Codat's push operation, one Xero statement."""
 
     push_operation_key = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="push_operations")
+    # Both indexed by the composite indexes below (newest first), not on their own.
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="push_operations",
+                                db_index=False)
     connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="push_operations")
     source_account = models.ForeignKey(SourceAccount, on_delete=models.SET_NULL, null=True, blank=True,
-                                       related_name="push_operations")
+                                       related_name="push_operations", db_index=False)
     account_id = models.CharField(max_length=255, help_text="The account id the partner pushed to.")
     data_type = models.CharField(max_length=32, default="bankTransactions")
     status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING, db_index=True)
@@ -173,6 +175,12 @@ class PushOperation(models.Model):
 
     class Meta:
         ordering = ["-requested_on"]
+        indexes = [
+            # A company's list of pushes, newest first, and an account's last push: read
+            # from the top of an index however long the history is.
+            models.Index(fields=["company", "-requested_on"], name="push_company_recent_idx"),
+            models.Index(fields=["source_account", "-requested_on"], name="push_account_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.push_operation_key} ({self.status})"
