@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_idempotency_record_to_api'),
         ('xero_auth', '0001_initial'),
     ]
 
