@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.paging.CodatPagination",
     "EXCEPTION_HANDLER": "apps.api.errors.codat_exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.api.renderers.CodatJSONRenderer"],
     # JSON without NUL characters, which PostgreSQL text cannot store (a 400, not a 500).
     "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.CodatJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -7,18 +7,18 @@ for 24 hours per partner.
 """
 
 import hashlib
-import json
 from datetime import timedelta
 from functools import wraps
 
+import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.core.refusals import Refused
 
 from .models import IdempotencyRecord
+from .renderers import CodatJSONRenderer
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -73,7 +73,7 @@ def idempotent(handler):
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
         record = _claim(_caller(request), key, fingerprint)
         if record is not None:
-            data = json.loads(bytes(record.response_body)) if record.response_body else None
+            data = orjson.loads(bytes(record.response_body)) if record.response_body else None
             response = Response(data, status=record.response_status)
             response["Idempotent-Replayed"] = "true"
             return response
@@ -84,7 +84,7 @@ def idempotent(handler):
         if response.status_code >= 500:
             IdempotencyRecord.objects.filter(caller=_caller(request), key=key).delete()
         else:
-            rendered = JSONRenderer().render(response.data) if response.data is not None else None
+            rendered = CodatJSONRenderer().render(response.data) if response.data is not None else None
             IdempotencyRecord.objects.filter(caller=_caller(request), key=key).update(
                 completed=True, response_status=response.status_code, response_body=rendered
             )

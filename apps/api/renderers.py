@@ -1,0 +1,27 @@
+"""The partner API's JSON renderer: DRF's JSON, written by orjson.
+
+A push answers with up to 1000 transactions; DRF's JSONRenderer (the standard library's
+encoder with DRF's `default`) spends several milliseconds on that where orjson takes a
+fraction. The bytes are the same as DRF's: compact, UTF-8, U+2028/U+2029 escaped, and
+every type orjson would write its own way (datetimes, Decimals, lazy strings) goes
+through DRF's encoder. A client asking for `indent=` gets DRF's own renderer."""
+
+import orjson
+from rest_framework.renderers import JSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
+
+_drf = JSONEncoder()
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+class CodatJSONRenderer(JSONRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+            return super().render(data, accepted_media_type, renderer_context)
+        out = orjson.dumps(data, default=_drf.default, option=_OPTIONS)
+        # As DRF does: JSON that is also a strict subset of JavaScript.
+        if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:
+            out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        return out
