@@ -6,7 +6,7 @@ that a partner hears about send a domain signal (feeds/signals.py)."""
 
 import uuid
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -213,7 +213,6 @@ class PushOperation(models.Model):
         self.validation = {**self.validation, "errors": []}
         self.save()
 
-    @transaction.atomic
     def mark_taken(self, *, statement_id, delivered: bool) -> None:
         """Xero has taken the statement: its transactions are delivered (a resend of them is
         recognised) and the account's last balance is the statement's end balance. Success
@@ -224,17 +223,47 @@ class PushOperation(models.Model):
         self.completed_on = timezone.now() if delivered else None
         self.xero_statement_id = statement_id or self.xero_statement_id
         self.delivered = True
-        self.save(update_fields=["status", "status_code", "completed_on", "xero_statement_id", "validation",
-                                 "delivered"])
-        # A retried push taken late must not move the account back behind later ones.
-        SourceAccount.objects.filter(
-            Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
-            pk=self.source_account_id,
-        ).update(
-            balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
-            last_end_date=self.statement_end_date, last_pushed_at=timezone.now())
-        if delivered:
+        if not delivered:
+            self._write_taken()  # one statement, atomic by itself
+            return
+        with transaction.atomic():  # the listeners of push_settled write in the same transaction
+            self._write_taken()
             signals.push_settled.send(sender=PushOperation, operation=self)
+
+    _TAKEN_FIELDS = ["status", "status_code", "completed_on", "xero_statement_id", "validation", "delivered"]
+    # Both rows in one round trip (each push pays for it; the ORM's two UPDATEs in a
+    # transaction were four round trips and ~0.7 ms of CPU). A retried push taken late
+    # must not move the account back behind later ones.
+    _TAKEN_SQL = (
+        "WITH operation AS (UPDATE feeds_pushoperation SET status = %s, status_code = %s, completed_on = %s, "
+        "xero_statement_id = %s, validation = %s, delivered = %s WHERE push_operation_key = %s) "
+        "UPDATE feeds_sourceaccount SET balance = %s, last_end_balance = %s, last_end_date = %s, last_pushed_at = %s "
+        "WHERE id = %s AND (last_end_date IS NULL OR last_end_date <= %s)")
+
+    def _write_taken(self) -> None:
+        db = connections[PushOperation.objects.db]
+        if db.vendor != "postgresql":
+            with transaction.atomic(using=db.alias):
+                self.save(update_fields=self._TAKEN_FIELDS)
+                SourceAccount.objects.filter(
+                    Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
+                    pk=self.source_account_id,
+                ).update(balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
+                         last_end_date=self.statement_end_date, last_pushed_at=timezone.now())
+            return
+        own, account = PushOperation._meta, SourceAccount._meta
+
+        def prep(meta, name, value):
+            return meta.get_field(name).get_db_prep_save(value, db)
+
+        params = [prep(own, name, getattr(self, name)) for name in self._TAKEN_FIELDS]
+        params.append(prep(own, "push_operation_key", self.pk))
+        end_balance = prep(account, "balance", self.statement_end_balance)
+        end_date = prep(account, "last_end_date", self.statement_end_date)
+        params += [end_balance, end_balance, end_date, prep(account, "last_pushed_at", timezone.now()),
+                   self.source_account_id, end_date]
+        with db.cursor() as cursor:
+            cursor.execute(self._TAKEN_SQL, params)
 
     def mark_delivered(self) -> None:
         """Xero now says the statement it took is in the bank account: Success."""

@@ -25,20 +25,21 @@ calls a minute, so a second call per push would halve how often a company can pu
 
 import hashlib
 import logging
+import uuid
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.core.locks import LockBusy, named_lock
 from apps.core.refusals import Refused
 from apps.xero_auth import client
+from apps.xero_auth.models import XeroConnection
 from apps.xero_auth.refusals import CONNECTION_NOT_LINKED, ConnectionNotLinked
 from apps.xero_auth.tokens import xero_call
 
 from . import statements, store
-from .models import FeedConnection, FeedStatus, PushOperation, PushStatus, SourceAccountStatus
+from .models import FeedStatus, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
 from .statements import Checked, rule_item
 
 logger = logging.getLogger(__name__)
@@ -125,12 +126,23 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
         raise Refused(ACCOUNT_BUSY.format(id=account_id), status=503, can_be_retried=True, retry_after=5)
 
 
+# Written out: compiling it with the ORM (a subquery annotation) cost ~0.8 ms of CPU on
+# every push, ten times running it.
+_ACCOUNT_WITH_FEED_SQL = (
+    "SELECT a.*, (SELECT f.xero_feed_connection_id FROM feeds_feedconnection f WHERE f.source_account_id = a.id "
+    "AND f.status = %s ORDER BY f.created DESC LIMIT 1) AS xero_feed_connection_id "
+    "FROM feeds_sourceaccount a WHERE a.connection_id = %s AND a.account_id = %s")
+
+
 def _account_with_feed(connection, account_id):
     """The source account, with its connected feed's Xero id as `xero_feed_connection_id`
     (None without one), in one query."""
-    feeds = FeedConnection.objects.filter(source_account=OuterRef("pk"), status=FeedStatus.CONNECTED)
-    return connection.source_accounts.filter(account_id=account_id).annotate(
-        xero_feed_connection_id=Subquery(feeds.values("xero_feed_connection_id")[:1])).first()
+    db = connections[SourceAccount.objects.db]
+    params = [FeedStatus.CONNECTED.value, XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), account_id]
+    account = next(iter(SourceAccount.objects.raw(_ACCOUNT_WITH_FEED_SQL, params)), None)
+    if account is not None and account.xero_feed_connection_id is not None:
+        account.xero_feed_connection_id = uuid.UUID(str(account.xero_feed_connection_id))  # SQLite: hex text
+    return account
 
 
 def _push_locked(company, connection, source_account, checked, timeout_in_minutes):
