@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from apps.core import rows
 from apps.core.locks import LockBusy, named_lock
 from apps.core.refusals import Refused
 from apps.xero_auth import client
@@ -175,12 +176,12 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
                                   "BalanceGap"))
 
     with transaction.atomic():
-        operation = PushOperation.objects.create(
+        operation = rows.insert(PushOperation(
             **common, status=PushStatus.PENDING, status_code=202, timeout_in_minutes=timeout_in_minutes,
             validation={"errors": [], "warnings": warnings}, transaction_count=len(transactions),
             statement_key=statement.idempotency_key, statement_start_date=statement.start_date,
             statement_end_date=statement.end_date, statement_start_balance=statement.start_balance,
-            statement_end_balance=statement.end_balance)
+            statement_end_balance=statement.end_balance))
         # Kept on the operation for the answer, so it is not read back from the database.
         operation._pushed = store.store_transactions(operation, source_account, transactions)
     return _deliver(operation, connection, source_account, statement)
