@@ -188,13 +188,14 @@ class Bench:
     """Fresh database + sandbox + API servers; `accounts(n)` connects n companies."""
 
     def __init__(self, *, db_name="bankfeeds_bench", api_workers=2, api_threads=4, sandbox_workers=2,
-                 sandbox_threads=4, raise_limits=True, conn_max_age=600, keep=False):
+                 sandbox_threads=4, raise_limits=True, conn_max_age=600, keep=False, static=False):
         self.db_name = db_name
         self.api_port, self.sandbox_port = _free_port(), _free_port()
         self.env = env_for(db_name, self.api_port, self.sandbox_port, raise_limits=raise_limits,
                            conn_max_age=conn_max_age)
         self.sizes = (api_workers, api_threads, sandbox_workers, sandbox_threads)
         self.keep = keep
+        self.static = static  # pages are served (DEBUG off needs the collected static files' manifest)
         self.servers: list[Server] = []
         self.logdir = ROOT / "var" / "bench"
 
@@ -218,6 +219,8 @@ class Bench:
         call_command("sandbox_app", "Bank feeds portal", redirect_uris=[f"{settings.SITE_URL}/portal/xero/callback"],
                      client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET,
                      stdout=open(os.devnull, "w"))
+        if self.static:
+            call_command("collectstatic", interactive=False, verbosity=0)
         aw, at, sw, st = self.sizes
         try:
             self.sandbox = start_gunicorn("sandbox", self.sandbox_port, self.env, workers=sw, threads=st,

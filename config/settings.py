@@ -260,11 +260,17 @@ WEBHOOK_RELAY_CONCURRENCY = envint("WEBHOOK_RELAY_CONCURRENCY", "8")
 DEMO_TOKEN_ENCRYPTION_KEY = "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LTAwMDA="
 TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", DEMO_TOKEN_ENCRYPTION_KEY)
 
+# Stored transactions of delivered pushes older than this are deleted by
+# `manage.py prune_delivered_lines` (run it daily); at least 367 days, so that every id a
+# partner may still resend within Xero's one-year window is recognised.
+DELIVERED_LINES_RETENTION_DAYS = envint("DELIVERED_LINES_RETENTION_DAYS", "400")
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
-    "refresh-xero-tokens": {
-        "task": "apps.xero_auth.tasks.refresh_expiring_tokens",
+    # Keeps idle refresh tokens alive; access tokens are refreshed by the call that needs one.
+    "xero-token-upkeep": {
+        "task": "apps.xero_auth.tasks.token_upkeep",
         "schedule": crontab(minute="*/5"),
     },
 }

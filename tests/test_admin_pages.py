@@ -90,3 +90,24 @@ def test_push_operations_are_found_by_transaction_id_and_filtered_by_partner(sta
     page = staff.get(f"/admin/feeds/pushoperation/?company__partner__id__exact={partner.pk}").content.decode()
     assert str(operation.pk) in page
     assert str(PushOperation.objects.exclude(pk=operation.pk).first().pk) not in page
+
+
+def test_the_push_list_of_a_large_table_takes_its_count_from_the_planner_not_a_scan(staff):
+    make_rows(1)
+    operation = PushOperation.objects.get()
+    PushOperation.objects.bulk_create([
+        PushOperation(company=operation.company, connection=operation.connection, account_id="acc", status="Success")
+        for _ in range(10_049)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE feeds_pushoperation")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = staff.get("/admin/feeds/pushoperation/").content.decode()
+
+    statements = [q["sql"] for q in captured.captured_queries if "feeds_pushoperation" in q["sql"]]
+    assert any("reltuples" in sql for sql in statements)
+    assert not any(sql.startswith(("SELECT COUNT(*)", "SELECT DISTINCT")) for sql in statements)
+    assert "10050 push operations" in page
+    # Filtered, the count is exact.
+    page = staff.get("/admin/feeds/pushoperation/?status__exact=Success").content.decode()
+    assert "10049 push operations" in page

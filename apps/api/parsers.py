@@ -70,13 +70,19 @@ def _constant(name):
 
 def _decimal(text):
     try:
-        return Decimal(text)
+        number = Decimal(text)
     except InvalidOperation:  # an exponent past what Decimal holds
+        number = None
+    # What no binary64 JSON reader could hold either (Codat's SDK, orjson): out of range.
+    if number is None or (number and not -325 < number.adjusted() < 309):
         raise ValueError(f"the number {text[:40]} is out of range")
+    return number
 
 
 def decode(raw: bytes):
-    """The JSON value of a UTF-8 body; ValueError when it is not JSON."""
+    """The JSON value of a UTF-8 body; ValueError when it is not JSON. The standard
+    library's C decoder, not orjson: orjson reads every fraction as a float, and a float
+    cannot hold a 19-digit amount (this costs ~0.6 ms on a 1000-line push)."""
     return json.loads(raw.decode("utf-8"), parse_float=_decimal, parse_constant=_constant)
 
 

@@ -120,7 +120,7 @@ def add_error_messages(result, generator, request, public):
     schemas["ErrorMessage"] = ERROR_MESSAGE
     schemas["ValidationItem"] = VALIDATION_ITEM
     for item in paths.values():
-        for method, operation in item.items():
+        for operation in item.values():
             responses = operation.setdefault("responses", {})
             statuses = list(EVERY_OPERATION)
             if _honours_idempotency_key(operation):

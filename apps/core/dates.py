@@ -3,8 +3,10 @@ older than a year and not in the future. One function, used by the push rules, t
 mapping use case and the portal's form."""
 
 from datetime import date
+from functools import lru_cache
 
 
+@lru_cache(maxsize=16)  # a push asks it for every line, always of the same few days
 def one_year_before(day: date) -> date:
     """The same calendar day a year earlier (28 February for 29 February)."""
     try:

@@ -6,7 +6,7 @@ that a partner hears about send a domain signal (feeds/signals.py)."""
 
 import uuid
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -173,10 +173,12 @@ class PushOperation(models.Model):
     """One partner push of bank transactions: Codat's push operation, one Xero statement."""
 
     push_operation_key = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="push_operations")
+    # Both indexed by the composite indexes below (newest first), not on their own.
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="push_operations",
+                                db_index=False)
     connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="push_operations")
     source_account = models.ForeignKey(SourceAccount, on_delete=models.SET_NULL, null=True, blank=True,
-                                       related_name="push_operations")
+                                       related_name="push_operations", db_index=False)
     account_id = models.CharField(max_length=255, help_text="The account id the partner pushed to.")
     data_type = models.CharField(max_length=32, default="bankTransactions")
     status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING, db_index=True)
@@ -207,6 +209,12 @@ class PushOperation(models.Model):
 
     class Meta:
         ordering = ["-requested_on"]
+        indexes = [
+            # A company's list of pushes, newest first, and an account's last push: read
+            # from the top of an index however long the history is.
+            models.Index(fields=["company", "-requested_on"], name="push_company_recent_idx"),
+            models.Index(fields=["source_account", "-requested_on"], name="push_account_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.push_operation_key} ({self.status})"
@@ -273,7 +281,6 @@ class PushOperation(models.Model):
         self.checked_at = timezone.now()
         PushOperation.objects.filter(pk=self.pk).update(checked_at=self.checked_at)
 
-    @transaction.atomic
     def mark_taken(self, *, statement_id, delivered: bool) -> bool:
         """Xero has taken the statement: its transactions are delivered (a resend of them is
         recognised) and the account's last balance is the statement's end balance. Success
@@ -283,16 +290,58 @@ class PushOperation(models.Model):
         self.completed_on = timezone.now() if delivered else None
         self.xero_statement_id = statement_id or self.xero_statement_id
         self.delivered = True
-        if not self._change(from_status=PushStatus.PENDING, settled=delivered):
-            return False
-        # A retried push taken late must not move the account back behind later ones.
-        SourceAccount.objects.filter(
-            Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
-            pk=self.source_account_id,
-        ).update(
-            balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
-            last_end_date=self.statement_end_date, last_pushed_at=timezone.now())
-        return True
+        if delivered:
+            with transaction.atomic():  # the listeners of push_settled write in the same transaction
+                won = self._write_taken()
+                if won:
+                    signals.push_settled.send(sender=PushOperation, operation=self)
+        else:
+            won = self._write_taken()  # one statement, atomic by itself
+        if not won:
+            self.refresh_from_db(fields=self._CHANGED)
+        return won
+
+    # The operation, if it is still Pending, and its account in one round trip (each push
+    # pays for it; the ORM's guarded UPDATE, the account's UPDATE and a transaction were four
+    # round trips). A retried push taken late must not move the account back behind later
+    # ones. The answer says whether the operation was still Pending.
+    _TAKEN_SQL = (
+        "WITH operation AS (UPDATE feeds_pushoperation SET status = %s, status_code = %s, error_message = %s, "
+        "validation = %s, completed_on = %s, xero_statement_id = %s, delivered = %s, maybe_delivered = %s, "
+        "checked_at = %s WHERE push_operation_key = %s AND status = %s RETURNING 1), "
+        "account AS (UPDATE feeds_sourceaccount SET balance = %s, last_end_balance = %s, last_end_date = %s, "
+        "last_pushed_at = %s WHERE id = %s AND (last_end_date IS NULL OR last_end_date <= %s) "
+        "AND EXISTS (SELECT 1 FROM operation)) "
+        "SELECT count(*) FROM operation")
+
+    def _write_taken(self) -> bool:
+        db = connections[PushOperation.objects.db]
+        now = timezone.now()
+        if db.vendor != "postgresql":
+            with transaction.atomic(using=db.alias):
+                won = PushOperation.objects.filter(pk=self.pk, status=PushStatus.PENDING).update(
+                    **{name: getattr(self, name) for name in self._CHANGED})
+                if won:
+                    SourceAccount.objects.filter(
+                        Q(last_end_date__isnull=True) | Q(last_end_date__lte=self.statement_end_date),
+                        pk=self.source_account_id,
+                    ).update(balance=self.statement_end_balance, last_end_balance=self.statement_end_balance,
+                             last_end_date=self.statement_end_date, last_pushed_at=now)
+            return bool(won)
+        own, account = PushOperation._meta, SourceAccount._meta
+
+        def prep(meta, name, value):
+            return meta.get_field(name).get_db_prep_save(value, db)
+
+        params = [prep(own, name, getattr(self, name)) for name in self._CHANGED]
+        params += [prep(own, "push_operation_key", self.pk), PushStatus.PENDING.value]
+        end_balance = prep(account, "balance", self.statement_end_balance)
+        end_date = prep(account, "last_end_date", self.statement_end_date)
+        params += [end_balance, end_balance, end_date, prep(account, "last_pushed_at", now),
+                   self.source_account_id, end_date]
+        with db.cursor() as cursor:
+            cursor.execute(self._TAKEN_SQL, params)
+            return bool(cursor.fetchone()[0])
 
     def mark_delivered(self) -> bool:
         """Xero now says the statement it took is in the bank account: Success."""

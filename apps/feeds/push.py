@@ -37,23 +37,26 @@ frees the account within LOCK_MARGIN of the deadline, not minutes later.
 
 import hashlib
 import logging
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import rows
 from apps.core.locks import LockBusy, named_lock
 from apps.core.refusals import Refused
 from apps.xero_auth import client
+from apps.xero_auth.models import XeroConnection
 from apps.xero_auth.refusals import CONNECTION_NOT_LINKED, ConnectionNotLinked
 from apps.xero_auth.tokens import xero_call
 
 from . import source_accounts, statements, store
-from .models import FeedConnection, FeedStatus, PushOperation, PushStatus, SourceAccountStatus
+from .models import FeedStatus, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
 from .statements import Checked, rule_item
 
 logger = logging.getLogger(__name__)
@@ -173,12 +176,23 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
         raise Refused(ACCOUNT_BUSY.format(id=account_id), status=503, can_be_retried=True, retry_after=5)
 
 
+# Written out: compiling it with the ORM (a subquery annotation) cost ~0.8 ms of CPU on
+# every push, ten times running it.
+_ACCOUNT_WITH_FEED_SQL = (
+    "SELECT a.*, (SELECT f.xero_feed_connection_id FROM feeds_feedconnection f WHERE f.source_account_id = a.id "
+    "AND f.status = %s ORDER BY f.created DESC LIMIT 1) AS xero_feed_connection_id "
+    "FROM feeds_sourceaccount a WHERE a.connection_id = %s AND a.account_id = %s")
+
+
 def _account_with_feed(connection, account_id):
     """The source account, with its connected feed's Xero id as `xero_feed_connection_id`
     (None without one), in one query."""
-    feeds = FeedConnection.objects.filter(source_account=OuterRef("pk"), status=FeedStatus.CONNECTED)
-    return connection.source_accounts.filter(account_id=account_id).annotate(
-        xero_feed_connection_id=Subquery(feeds.values("xero_feed_connection_id")[:1])).first()
+    db = connections[SourceAccount.objects.db]
+    params = [FeedStatus.CONNECTED.value, XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), account_id]
+    account = next(iter(SourceAccount.objects.raw(_ACCOUNT_WITH_FEED_SQL, params)), None)
+    if account is not None and account.xero_feed_connection_id is not None:
+        account.xero_feed_connection_id = uuid.UUID(str(account.xero_feed_connection_id))  # SQLite: hex text
+    return account
 
 
 def _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease):
@@ -210,12 +224,12 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
                                   "BalanceGap"))
 
     with transaction.atomic():
-        operation = PushOperation.objects.create(
+        operation = rows.insert(PushOperation(
             **common, status=PushStatus.PENDING, status_code=202, timeout_in_minutes=timeout_in_minutes,
             validation={"errors": [], "warnings": warnings}, transaction_count=len(transactions),
             statement_key=statement.idempotency_key, statement_start_date=statement.start_date,
             statement_end_date=statement.end_date, statement_start_balance=statement.start_balance,
-            statement_end_balance=statement.end_balance)
+            statement_end_balance=statement.end_balance))
         # Kept on the operation for the answer, so it is not read back from the database.
         operation._pushed = store.store_transactions(operation, source_account, transactions)
     return _deliver(operation, connection, source_account, statement, lease)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-import simplejson
+import orjson
 
+from apps.core import exact_json
 from apps.core.dates import within_last_year
 from apps.core.money import FOUR_PLACES, beyond_money_limit
 from apps.core.refusals import item
@@ -187,7 +188,8 @@ def build_statement(transactions: list[Transaction], *, feed_connection_id: str)
     }
     # The same batch always makes the same key, so a resend after a lost answer is
     # recognised by Xero instead of delivered twice. The key hashes exactly what is sent:
-    # amounts as exact decimals, text as UTF-8 (Xero counts its 3,000,000-byte limit in bytes).
-    text = simplejson.dumps(body, use_decimal=True, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # compact, keys sorted, amounts as exact decimals, text as UTF-8 (Xero counts its
+    # 3,000,000-byte limit in bytes).
+    text = exact_json.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
     key = hashlib.sha256(text.encode()).hexdigest()
     return Statement(first.date.date(), last.date.date(), start_balance, last.balance, body, text, key)

@@ -1,13 +1,15 @@
-"""Where a push's transactions are kept: the batch stored in one COPY, and which of a
-batch's ids Xero already took on the account."""
+"""Where a push's transactions are kept: the batch stored in one COPY, which of a
+batch's ids Xero already took on the account, and the pruning of delivered lines once
+they are past any use."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connections
+from django.db.models import Q
 
-from .models import BankTransaction
+from .models import BankTransaction, PushOperation, PushStatus
 
 _DELIVERED_IDS_SQL = (
     "SELECT t.transaction_id FROM feeds_banktransaction t "
@@ -77,3 +79,34 @@ def store_transactions(operation, source_account, transactions) -> list[PushedTr
 def stored_transactions(operation):
     """The operation's stored transactions, oldest first, as the push keeps them."""
     return list(operation.transactions.order_by("pk"))
+
+
+# A delivered line is what recognises a resend of its transaction (delivered_ids). A push
+# carries transactions dated within the last year and not after the day it was made, so
+# once the push is more than a year (and a day, for time zones) old a resend of its
+# transactions is refused by the date rule before the ids are looked up: only then may
+# its lines go.
+MIN_RETENTION = timedelta(days=367)
+PRUNE_BATCH = 100  # pushes a statement: at most 100,000 lines, usually a few thousand
+
+
+def prune_delivered_lines(*, older_than: timedelta, batch: int = PRUNE_BATCH) -> int:
+    """Delete the stored transactions of pushes made more than `older_than` ago whose
+    statement is final and delivered (Success), `batch` pushes at a time, oldest first,
+    each DELETE its own short transaction. Lines of Pending, TimedOut or Failed pushes are
+    kept (Xero may still answer; staff may retry). The pushes themselves stay, with their
+    transaction count. Returns how many lines were deleted."""
+    if older_than < MIN_RETENTION:
+        raise ValueError(f"a retention below {MIN_RETENTION.days} days would forget ids a partner can still resend")
+    before = datetime.now(UTC) - older_than
+    final = PushOperation.objects.filter(status=PushStatus.SUCCESS, delivered=True, requested_on__lt=before)
+    final = final.order_by("requested_on", "pk").values_list("requested_on", "pk")
+    deleted, last = 0, None
+    while True:
+        after = final if last is None else final.filter(
+            Q(requested_on__gt=last[0]) | Q(requested_on=last[0], pk__gt=last[1]))
+        keys = list(after[:batch])
+        if not keys:
+            return deleted
+        deleted += BankTransaction.objects.filter(push_operation_id__in=[key for _, key in keys]).delete()[0]
+        last = keys[-1]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -330,13 +330,13 @@ def _recorded_outcome(connection, item: PlanItem, *, sources=None) -> Outcome:
 
 def _with_rows(source_accounts):
     """Source accounts with their feeds and their last push prefetched: a page of rows runs
-    three queries whatever the number of accounts (the last push is a sliced prefetch, a
-    window query, so an account's older pushes are never loaded)."""
+    three queries whatever the number of accounts or pushes (each account's last push key
+    is read from the top of its newest-first index; an account's older pushes are never
+    read, where a window over them would read them all)."""
+    last = PushOperation.objects.filter(source_account=OuterRef("pk")).order_by("-requested_on").values("pk")[:1]
+    last_pushes = PushOperation.objects.filter(pk__in=source_accounts.annotate(key=Subquery(last)).values("key"))
     return source_accounts.prefetch_related(
-        "feeds",
-        Prefetch("push_operations", queryset=PushOperation.objects.order_by("-requested_on")[:1],
-                 to_attr="last_push"),
-    )
+        "feeds", Prefetch("push_operations", queryset=last_pushes, to_attr="last_push"))
 
 
 def _newest_feed(source: SourceAccount):

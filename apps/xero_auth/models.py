@@ -60,6 +60,11 @@ class XeroConnection(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        indexes = [
+            # The token upkeep's selection: Linked connections by refresh token age.
+            models.Index(fields=["refresh_token_issued_at"], name="xero_conn_upkeep_idx",
+                         condition=models.Q(status="Linked")),
+        ]
 
     def __str__(self):
         return f"{self.company} → {self.tenant_name or 'Xero'} ({self.status})"

@@ -1,10 +1,12 @@
 """A connection's Xero tokens: refreshed under a row lock (Xero rotates refresh tokens,
 so two racing refreshes would lose one), used for every call to Xero through xero_call,
-and kept alive by the beat task."""
+and kept alive by the beat's upkeep passes."""
 
 import logging
+import time
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from apps.core.locks import locked_row
@@ -17,9 +19,15 @@ from .refusals import XERO_NOT_CONNECTED_YET, ConnectionNotLinked, ConnectionRef
 
 logger = logging.getLogger(__name__)
 
-# The beat task refreshes ahead of need; Xero drops refresh tokens unused for 60 days.
-BEAT_ACCESS_MARGIN = timedelta(minutes=10)
+# Xero drops a refresh token unused for 60 days: the upkeep uses it again after 50.
 REFRESH_TOKEN_MAX_IDLE = timedelta(days=50)
+# One upkeep pass: at most this many connections, handed out in batches (one Celery task
+# each, so several workers share a pass), all done or dropped by the deadline, which is
+# shorter than the beat's period so that passes never overlap.
+UPKEEP_PASS_LIMIT = 5000
+UPKEEP_BATCH = 100
+UPKEEP_DEADLINE = timedelta(minutes=4)
+UPKEEP_LOCK = "xero-token-upkeep-pass"
 
 
 def _deauthorized(connection: XeroConnection, exc: client.XeroError) -> None:
@@ -113,22 +121,45 @@ def connection_lost(connection: XeroConnection, exc: client.XeroError) -> None:
     connection.status = ConnectionStatus.DEAUTHORIZED
 
 
-def refresh_expiring_tokens() -> int:
-    """The beat task's work: refresh every linked connection whose access token expires
-    within 10 minutes or whose refresh token has been idle for 50 days."""
-    now = timezone.now()
-    due = XeroConnection.objects.filter(status=ConnectionStatus.LINKED).filter(
-        access_token_expires_at__lt=now + BEAT_ACCESS_MARGIN
-    ) | XeroConnection.objects.filter(
-        status=ConnectionStatus.LINKED, refresh_token_issued_at__lt=now - REFRESH_TOKEN_MAX_IDLE
-    )
+def connections_needing_upkeep(*, now=None, limit=UPKEEP_PASS_LIMIT) -> list:
+    """Ids of the Linked connections whose refresh token has been idle for 50 days, the
+    longest idle first: a range scan of a partial index, however many connections there
+    are. Access tokens are not selected: a call that needs one refreshes it inline."""
+    idle_before = (now or timezone.now()) - REFRESH_TOKEN_MAX_IDLE
+    due = XeroConnection.objects.filter(status=ConnectionStatus.LINKED, refresh_token_issued_at__lt=idle_before)
+    return list(due.order_by("refresh_token_issued_at").values_list("pk", flat=True)[:limit])
+
+
+def upkeep_pass(*, dispatch, now=None) -> int:
+    """One beat pass: take the pass lock until the pass's deadline (a pass still within its
+    deadline makes this one a no-op), select what needs upkeep and hand it to
+    `dispatch(connection_ids, deadline)` in batches. Returns how many connections were
+    handed out (0 when the previous pass still holds the lock)."""
+    deadline = time.time() + UPKEEP_DEADLINE.total_seconds()
+    if not cache.add(UPKEEP_LOCK, int(deadline), UPKEEP_DEADLINE.total_seconds()):
+        logger.info("Token upkeep: the previous pass is still within its deadline; skipped")
+        return 0
+    due = connections_needing_upkeep(now=now)
+    for start in range(0, len(due), UPKEEP_BATCH):
+        dispatch([str(pk) for pk in due[start:start + UPKEEP_BATCH]], deadline)
+    return len(due)
+
+
+def tokens_keep_alive(*, connection_ids, deadline: float) -> int:
+    """Refresh each connection whose refresh token is still idle for 50 days (judged again
+    under its row lock: an inline refresh since the selection makes it a no-op), until the
+    pass's deadline (epoch seconds); what is left over is selected by the next pass.
+    Returns how many were refreshed."""
     refreshed = 0
-    for connection_id, expires_at in due.values_list("pk", "access_token_expires_at").distinct():
+    for done, connection_id in enumerate(connection_ids):
+        if time.time() >= deadline:
+            logger.warning("Token upkeep: deadline reached, %d connections left for the next pass",
+                           len(connection_ids) - done)
+            break
+        started = timezone.now()
         try:
-            # Judged again under the lock: an inline refresh while we waited makes this a no-op.
-            fresh = token_refresh(connection_id=connection_id, margin=BEAT_ACCESS_MARGIN,
-                                  idle_before=now - REFRESH_TOKEN_MAX_IDLE)
-            refreshed += fresh.access_token_expires_at != expires_at
+            fresh = token_refresh(connection_id=connection_id, idle_before=started - REFRESH_TOKEN_MAX_IDLE)
+            refreshed += fresh.refresh_token_issued_at >= started
         except (ConnectionRefused, client.XeroError) as exc:
             logger.warning("Could not refresh connection %s: %s", connection_id, exc)
     return refreshed

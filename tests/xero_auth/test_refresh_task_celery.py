@@ -1,7 +1,9 @@
-"""The beat task through a real Celery worker with Redis as the broker: an expiring
-token is refreshed at Xero (the sandbox) by the worker."""
+"""The upkeep through a real Celery worker with Redis as the broker: the beat's pass
+queues its batches on the broker and the worker refreshes an idle refresh token at Xero
+(the sandbox)."""
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -38,23 +40,37 @@ def close_db(**kwargs):
     db.close()  # the worker's thread opened it: the test database must be droppable later
 
 
-def test_the_worker_refreshes_an_expiring_token_through_the_broker(celery_app, linked_connection):
-    from apps.xero_auth.tasks import refresh_expiring_tokens
+def test_the_worker_refreshes_an_idle_refresh_token_through_the_broker(celery_app, linked_connection):
+    from apps.xero_auth.tasks import token_upkeep
 
     XeroConnection.objects.filter(pk=linked_connection.pk).update(
-        access_token_expires_at=timezone.now() + timedelta(minutes=5))
+        access_token_expires_at=timezone.now() - timedelta(days=51),
+        refresh_token_issued_at=timezone.now() - timedelta(days=51))
     refreshes = portal_app()["refreshCount"]
+    batches = []
+
+    def batch_done(sender=None, retval=None, **kwargs):
+        if sender.name == "apps.xero_auth.tasks.token_upkeep_batch":
+            batches.append(retval)
+
     task_postrun.connect(close_db, weak=False)
+    task_postrun.connect(batch_done, weak=False)
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            result = refresh_expiring_tokens.delay()
+            result = token_upkeep.delay()
             with celery_app.connection_for_write() as broker:
                 assert broker.transport.driver_type == "redis"
-            assert result.get(timeout=15) == 1
+            assert result.get(timeout=15) == 1  # one connection handed out, in one batch
+            deadline = time.monotonic() + 15
+            while not batches and time.monotonic() < deadline:
+                time.sleep(0.1)
     finally:
         task_postrun.disconnect(close_db)
+        task_postrun.disconnect(batch_done)
 
+    assert batches == [1]
     assert portal_app()["refreshCount"] == refreshes + 1
     stored = XeroConnection.objects.get(pk=linked_connection.pk)
     assert stored.access_token != linked_connection.access_token
     assert stored.access_token_expires_at > timezone.now() + timedelta(minutes=29)
+    assert stored.refresh_token_issued_at > timezone.now() - timedelta(minutes=1)

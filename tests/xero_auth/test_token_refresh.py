@@ -1,13 +1,16 @@
 """Token refresh: inline before a Xero call when the access token is about to expire
-(exactly once for concurrent callers), the beat task's choice of connections, and a
-connection Xero no longer accepts ending Deauthorized and visible to the partner."""
+(exactly once for concurrent callers), the beat's upkeep passes (only refresh tokens idle
+for 50 days, in batches, never overlapping), and a connection Xero no longer accepts
+ending Deauthorized and visible to the partner."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection as db
 from django.utils import timezone
 
@@ -117,7 +120,9 @@ def test_a_deauthorized_connection_makes_no_more_calls_to_xero(linked_connection
 
     assert info.status_code == 400
     assert "Deauthorized" in info.json()["error"]
-    assert tokens.refresh_expiring_tokens() == 0
+    XeroConnection.objects.filter(pk=linked_connection.pk).update(
+        refresh_token_issued_at=timezone.now() - timedelta(days=51))
+    assert tokens.connections_needing_upkeep() == []
     with pytest.raises(refusals.ConnectionNotLinked):
         tokens.access_token_for(XeroConnection.objects.get(pk=linked_connection.pk))
     assert portal_app()["refreshCount"] == refreshes
@@ -158,45 +163,93 @@ def test_an_access_token_xero_rejects_gets_one_refresh_and_the_call_succeeds(lin
     assert portal_app()["refreshCount"] == refreshes + 1
 
 
-def test_the_beat_task_refreshes_tokens_expiring_within_ten_minutes_or_idle_for_fifty_days(
-        linked_connection, partner_a, partner_b):
-    def another(partner, tenant):
-        return link(connections.connection_create(company=CompanyFactory(partner=partner.partner)), tenant=tenant)
+def run_pass(**kwargs):
+    """One upkeep pass with its batches run here, as workers would run them."""
+    batches = []
+    handed_out = tokens.upkeep_pass(dispatch=lambda ids, deadline: batches.append((ids, deadline)), **kwargs)
+    refreshed = sum(tokens.tokens_keep_alive(connection_ids=ids, deadline=deadline) for ids, deadline in batches)
+    return handed_out, [ids for ids, _ in batches], refreshed
 
-    expiring = expire_in(linked_connection, timedelta(minutes=9))
-    idle = expire_in(another(partner_a, AU), timedelta(minutes=25), issued_ago=timedelta(days=51))
-    fresh = expire_in(another(partner_b, UK), timedelta(minutes=11), issued_ago=timedelta(days=49))
+
+def another(partner, tenant):
+    return link(connections.connection_create(company=CompanyFactory(partner=partner.partner)), tenant=tenant)
+
+
+def test_an_upkeep_pass_refreshes_only_refresh_tokens_idle_for_fifty_days(linked_connection, partner_a, partner_b):
+    # Access tokens about to expire, or long expired, are left to the call that needs one.
+    expiring = expire_in(linked_connection, timedelta(minutes=5))
+    idle = expire_in(another(partner_a, AU), -timedelta(days=51), issued_ago=timedelta(days=51))
+    nearly_idle = expire_in(another(partner_b, UK), -timedelta(days=49), issued_ago=timedelta(days=49))
     unlinked = another(partner_b, AU)
     connections.connection_unlink(connection=expire_in(unlinked, timedelta(minutes=1)))
-    grants = {c.pk: sandbox_grant(c) for c in (expiring, idle, fresh)}
+    XeroConnection.objects.filter(pk=unlinked.pk).update(refresh_token_issued_at=timezone.now() - timedelta(days=70))
+    grants = {c.pk: sandbox_grant(c) for c in (expiring, idle, nearly_idle)}
 
-    assert tokens.refresh_expiring_tokens() == 2
+    assert tokens.connections_needing_upkeep() == [idle.pk]
+    assert run_pass() == (1, [[str(idle.pk)]], 1)
 
     counts = {pk: grant_of(g["id"])["refreshCount"] for pk, g in grants.items()}
-    assert counts == {expiring.pk: 1, idle.pk: 1, fresh.pk: 0}
+    assert counts == {expiring.pk: 0, idle.pk: 1, nearly_idle.pk: 0}
     assert XeroConnection.objects.get(pk=idle.pk).refresh_token_issued_at > timezone.now() - timedelta(minutes=1)
     assert XeroConnection.objects.get(pk=unlinked.pk).status == ConnectionStatus.UNLINKED
+    assert tokens.connections_needing_upkeep() == []
 
 
-def test_the_beat_task_runs_every_five_minutes():
+def test_a_pass_hands_out_the_longest_idle_first_in_batches(linked_connection, partner_a, partner_b, monkeypatch):
+    monkeypatch.setattr(tokens, "UPKEEP_BATCH", 2)
+    oldest = expire_in(another(partner_a, AU), -timedelta(days=1), issued_ago=timedelta(days=58))
+    middle = expire_in(linked_connection, -timedelta(days=1), issued_ago=timedelta(days=55))
+    newest = expire_in(another(partner_b, UK), -timedelta(days=1), issued_ago=timedelta(days=52))
+
+    handed_out, batches, refreshed = run_pass()
+
+    assert (handed_out, refreshed) == (3, 3)
+    assert batches == [[str(oldest.pk), str(middle.pk)], [str(newest.pk)]]
+    assert tokens.connections_needing_upkeep(limit=10) == []
+
+
+def test_a_pass_started_within_the_previous_pass_deadline_does_nothing(linked_connection):
+    expire_in(linked_connection, -timedelta(days=1), issued_ago=timedelta(days=51))
+    assert run_pass()[0] == 1
+    expire_in(linked_connection, -timedelta(days=1), issued_ago=timedelta(days=51))
+    refreshes = portal_app()["refreshCount"]
+
+    assert run_pass() == (0, [], 0)
+    assert portal_app()["refreshCount"] == refreshes
+
+    cache.delete(tokens.UPKEEP_LOCK)  # what the lock's deadline does in four minutes
+    assert run_pass() == (1, [[str(linked_connection.pk)]], 1)
+
+
+def test_a_batch_reached_after_the_pass_deadline_is_left_for_the_next_pass(linked_connection):
+    expire_in(linked_connection, -timedelta(days=1), issued_ago=timedelta(days=51))
+    refreshes = portal_app()["refreshCount"]
+
+    assert tokens.tokens_keep_alive(connection_ids=[str(linked_connection.pk)], deadline=time.time() - 1) == 0
+
+    assert portal_app()["refreshCount"] == refreshes
+    assert tokens.connections_needing_upkeep() == [linked_connection.pk]
+
+
+def test_the_upkeep_pass_runs_every_five_minutes():
     from config.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["refresh-xero-tokens"]
-    assert entry["task"] == "apps.xero_auth.tasks.refresh_expiring_tokens"
+    entry = settings.CELERY_BEAT_SCHEDULE["xero-token-upkeep"]
+    assert entry["task"] == "apps.xero_auth.tasks.token_upkeep"
     assert entry["schedule"].minute == set(range(0, 60, 5))
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+    assert "apps.xero_auth.tasks.token_upkeep_batch" in app.tasks
 
 
-def test_the_beat_task_does_not_refresh_again_what_was_refreshed_inline_meanwhile(linked_connection):
-    # The task's selection saw an expiring token; by the time it holds the lock an inline
-    # refresh has already run, so it must leave the fresh token alone.
+def test_the_upkeep_does_not_refresh_again_what_was_refreshed_inline_meanwhile(linked_connection):
+    # The pass selected an idle refresh token; by the time its batch holds the row lock an
+    # inline refresh has already used it, so the batch must leave the fresh tokens alone.
     expire_in(linked_connection, timedelta(minutes=30))
     refreshes = portal_app()["refreshCount"]
-    tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
-                           idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
+    deadline = time.time() + 60
+    assert tokens.tokens_keep_alive(connection_ids=[linked_connection.pk], deadline=deadline) == 0
     assert portal_app()["refreshCount"] == refreshes
     expire_in(linked_connection, timedelta(minutes=30), issued_ago=timedelta(days=51))
-    tokens.token_refresh(connection_id=linked_connection.pk, margin=tokens.BEAT_ACCESS_MARGIN,
-                           idle_before=timezone.now() - tokens.REFRESH_TOKEN_MAX_IDLE)
+    assert tokens.tokens_keep_alive(connection_ids=[linked_connection.pk], deadline=deadline) == 1
     assert portal_app()["refreshCount"] == refreshes + 1

@@ -1,0 +1,68 @@
+"""The reads every API request makes and the push's INSERT are written-out SQL
+(apps/core/rows.py): they give the very instances and rows the ORM gives, converted the
+same way, with no query left to run."""
+
+import uuid
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.tenants.models import PartnerApiKey
+from apps.xero_auth.models import XeroConnection
+from apps.xero_auth.selectors import connection_for_partner
+from tests.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def fields(obj):
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_a_connection_reads_as_the_orm_reads_it_with_its_company_and_partner(partner_a):
+    company = CompanyFactory(partner=partner_a.partner, tags={"tier": "gold"}, description="ü")
+    stored = XeroConnection.objects.create(
+        company=company, status="Linked", tenant_id=uuid.uuid4(), access_token="access-secret",
+        refresh_token="refresh-secret", access_token_expires_at=timezone.now(),
+        data_connection_errors=[{"statusCode": "400"}])
+
+    with CaptureQueriesContext(db) as queries:
+        found = connection_for_partner(partner_a.partner, str(company.pk), str(stored.pk))
+        company_name, partner_name = found.company.name, found.company.partner.name
+
+    assert len(queries) == 1
+    orm = XeroConnection.objects.select_related("company").get(pk=stored.pk)
+    assert fields(found) == fields(orm)
+    assert found.access_token == "access-secret"
+    assert fields(found.company) == fields(orm.company)
+    assert (company_name, partner_name) == (company.name, partner_a.partner.name)
+
+
+def test_a_key_reads_as_the_orm_reads_it_and_a_revoked_one_not_at_all(partner_a):
+    found = PartnerApiKey.objects.authenticate(partner_a.raw_key)
+
+    orm = PartnerApiKey.objects.select_related("partner").get(pk=found.pk)
+    assert fields(found) == fields(orm)
+    assert fields(found.partner) == fields(orm.partner)
+    orm.revoke()
+    assert PartnerApiKey.objects.authenticate(partner_a.raw_key) is None
+
+
+def test_a_written_out_insert_stores_the_row_save_would(partner_a):
+    from apps.core import rows
+    from apps.feeds.models import PushOperation
+
+    company = CompanyFactory(partner=partner_a.partner)
+    connection = XeroConnection.objects.create(company=company, status="Linked", tenant_id=uuid.uuid4())
+    before = timezone.now()
+
+    operation = rows.insert(PushOperation(company=company, connection=connection, account_id="acc-1",
+                                          validation={"errors": [], "warnings": [{"message": "ü"}]}))
+
+    stored = PushOperation.objects.get(pk=operation.pk)
+    assert fields(stored) == fields(operation)
+    assert stored.requested_on >= before
+    assert (stored.status, stored.data_type, stored.validation["warnings"][0]["message"]) == ("Pending",
+                                                                                              "bankTransactions", "ü")
