@@ -157,6 +157,20 @@ LOGIN_URL = "/portal/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/portal/accounts/login/"
 
+# E-mail (allauth's password reset): Django's usual settings from the environment. The
+# demo (DEBUG) prints messages on the console; production sends by SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                               else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Bank feeds <no-reply@{_site.hostname}>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.authentication.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],

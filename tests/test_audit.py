@@ -49,7 +49,8 @@ def test_a_portal_user_disconnecting_a_feed_is_recorded_and_shown_on_the_manage_
     assert (event.actor_kind, event.actor) == ("portal_user", user.email)
     page = client.get(f"/portal/companies/{company.id}/feeds/").content.decode()
     assert "Recent changes" in page
-    assert "feed disconnected" in page
+    # The audit line as a sentence naming the account (translated), not the raw action.
+    assert "Business Current stopped sending to Xero" in page
 
 
 def test_staff_revoking_from_admin_is_recorded(client, linked_connection):

@@ -185,6 +185,11 @@ class PushOperation(models.Model):
     def warnings(self) -> list[dict]:
         return self.validation.get("warnings", [])
 
+    @property
+    def reached_xero(self) -> bool:
+        """A statement was built for Xero (a push refused by our rules has none)."""
+        return bool(self.statement_key)
+
     def mark_failed(self, *, status_code: int, message: str, errors: list[dict]) -> None:
         """The push ended without Xero taking its statement (refused by Xero, throttled, or
         Xero did not answer): the partner may send the batch again."""

@@ -47,6 +47,7 @@ def test_the_used_link_page_follows_the_partner_default(client, connection, comp
     company.partner.save()
     url = path_of(connection.link_url())
     client.get(url, HTTP_ACCEPT_LANGUAGE="de")
+    client.post(reverse("portal:xero_connect", args=[company.pk]))  # the first step uses the link up
     response = client.get(url, HTTP_ACCEPT_LANGUAGE="de")
     assert response.status_code == 410
     assert "Ce lien ne peut plus être utilisé" in response.content.decode()
