@@ -75,7 +75,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 # Pages the lower apps link to, by URL name (apps.core.urls.page_url), so that none of
 # them imports the portal that serves them.
-PAGE_URL_NAMES = {"company": "portal:company", "link": "portal:link", "oauth_callback": "portal:xero_callback"}
+PAGE_URL_NAMES = {"company": "portal:company", "link": "portal:link", "oauth_callback": "portal:xero_callback",
+                  "start": "portal:start"}
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -89,6 +89,12 @@ class Partner(models.Model):
         """The English the portal speaks to this partner's customers, for its date formats."""
         return ENGLISH_BY_CURRENCY.get(self.currency.upper(), "en")
 
+    @property
+    def xero_start_url(self) -> str:
+        """The page to register with Xero as this partner's start URL (Xero's "Add bank
+        account" sends users there; it sends them on to start_url)."""
+        return page_url("start", self.slug)
+
     def redirect_for(self, *, company_id, connection_id=None, status_code: int, error_message: str = "",
                      custom: dict | None = None) -> str:
         """The return URL with Codat's reserved parameters and the linkUrl's custom ones filled in
