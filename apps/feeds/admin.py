@@ -219,12 +219,14 @@ def _push_line(operation):
     status = operation.status + (f" — {failure_kind(operation)}" if failure_kind(operation) else "")
     balances = ""
     if operation.statement_end_balance is not None:
-        balances = f"{operation.statement_start_balance} → {operation.statement_end_balance}"
+        start, end = (format(b.normalize(), "f") for b in (operation.statement_start_balance,
+                                                            operation.statement_end_balance))
+        balances = f"{start} → {end}"
     url = reverse("admin:feeds_pushoperation_change", args=[operation.pk])
     what = format_html('Push to <strong>{}</strong>: <a href="{}">{}</a>', operation.account_id, url, status)
     detail = format_html("{} line(s){}{}", operation.transaction_count, f"; balance {balances}" if balances else "",
                          f"; {error_in_words(operation)}" if failure_kind(operation) else "")
-    return operation.requested_on, "push", what, detail
+    return operation.requested_on, "partner API", what, detail
 
 
 def _audit_line(event):

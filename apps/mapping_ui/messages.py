@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from apps.core.refusals import Refused
 from apps.feeds import mapping as feed_mapping
 from apps.feeds.models import PushStatus
+from apps.tenants.audit import LINK_VISITOR
 from apps.xero_auth import client
 from apps.xero_auth import refusals as xero_refusals
 
@@ -231,6 +232,15 @@ CONNECTION_ACTIONS = {
     "deleted": lambda: _("Xero connection removed"),
     "token refreshed": lambda: _("Xero access renewed"),
 }
+
+
+def audit_actor(event) -> str:
+    """Who made the change, beyond its kind: a portal user's e-mail, a partner's key."""
+    if event.actor_kind in ("xero", "system"):
+        return ""
+    if event.actor == LINK_VISITOR.label:
+        return _("someone with the company's link")
+    return event.actor
 
 
 def audit_line(event, account_names: dict[str, str]) -> str:

@@ -540,6 +540,9 @@ def _feed_row(source: SourceAccount, connection, partner) -> dict:
         failed_on = push.requested_on
     warnings = [sentences.balance_gap(gap, source.currency)
                 for gap in statements.statement_gaps([p for p in source.delivered_pushes if p.statement_start_date])]
+    # A failed push's warnings are about lines that never arrived: the last good one's count.
+    if failure is not None:
+        push = source.delivered_pushes[0] if source.delivered_pushes else None
     warnings += sentences.push_warnings(push, partner)
     status = source.status
     if status in MAPPED and not connection.is_linked:
@@ -553,7 +556,8 @@ def _changes(company, rows) -> list[dict]:
     """The last audit events as sentences that name the accounts."""
     names = {r["source"].account_id: r["source"].account_name or _("Account ending %(digits)s") % {
         "digits": (r["source"].account_number or r["source"].account_id)[-4:]} for r in rows}
-    return [{"event": e, "line": sentences.audit_line(e, names)} for e in company.audit_events.all()[:15]]
+    return [{"event": e, "line": sentences.audit_line(e, names), "who": sentences.audit_actor(e)}
+            for e in company.audit_events.all()[:15]]
 
 
 @portal_view
