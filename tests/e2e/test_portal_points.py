@@ -340,7 +340,7 @@ def test_8_focus_lands_sensibly_dates_are_british_cards_masked_and_french_is_one
     choose(page, CURRENT, value=NEW_ACCOUNT, start=timezone.localdate() + timedelta(days=3))
     page.get_by_role("button", name="Continue").click()
     page.locator(f"#id_{CURRENT}-feed_start_date_error").wait_for()
-    assert page.evaluate("document.activeElement.tagName") == "H1"  # the swapped page's heading
+    expect(page.locator("main h1")).to_be_focused()  # the swapped page's heading
 
     choose(page, CURRENT, value=NEW_ACCOUNT, start=timezone.localdate())
     choose(page, SAVINGS, value=SKIP)
