@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
+SITE_URL ?= http://127.0.0.1:$(PORT)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bankfeeds
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test lint install serve
+.PHONY: demo test lint install services serve
 
 $(BIN)/activate: requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +17,20 @@ $(BIN)/activate: requirements/base.txt requirements/dev.txt
 
 install: $(BIN)/activate
 
+# `make demo PORT=8100`: everything on http://127.0.0.1:8100 (SITE_URL follows the port).
 demo: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_seed
-	$(BIN)/python manage.py demo_serve
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py demo_seed
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py demo_serve
 
-test: install
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -q
+# What the suite needs besides the venv: Debian's Chromium for the browser tests, and
+# PostgreSQL and Redis running (installed or started when missing).
+services:
+	.ci/services
+
+test: install services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .

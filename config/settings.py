@@ -82,7 +82,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", "3000000")
 ROOT_URLCONF = "config.urls"
 # Pages the lower apps link to, by URL name (apps.core.urls.page_url), so that none of
 # them imports the portal that serves them.
-PAGE_URL_NAMES = {"company": "portal:company", "link": "portal:link", "oauth_callback": "portal:xero_callback"}
+PAGE_URL_NAMES = {"company": "portal:company", "link": "portal:link", "oauth_callback": "portal:xero_callback",
+                  "start": "portal:start"}
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -170,6 +171,20 @@ ALLAUTH_TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 LOGIN_URL = "/portal/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/portal/accounts/login/"
+
+# E-mail (allauth's password reset): Django's usual settings from the environment. The
+# demo (DEBUG) prints messages on the console; production sends by SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                               else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Bank feeds <no-reply@{_site.hostname}>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.authentication.PartnerKeyAuthentication"],

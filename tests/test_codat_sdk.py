@@ -4,10 +4,12 @@ comes back as the SDK's typed `errors.ErrorMessage` with the status expected: a 
 Codat's spec lists for the operation, so the SDK can type it (docs/API.md)."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from codat_bankfeeds.models import errors
+from django.utils import timezone
 
 from apps.feeds.models import SourceAccount
 from apps.tenants.models import Company
@@ -56,8 +58,10 @@ def test_the_sdk_runs_every_operation(codat_sdk, linked_connection):
     mappings = sdk.account_mapping.get(request=where)
     target = next(o for o in next(m for m in mappings if m.source_account_id == "sdk-1").target_account_options
                   if o.name == "Business Bank Account")
+    # The feed starts before the batch's lines (nothing dated before it is sent).
+    start = (timezone.now() - timedelta(days=30)).date().isoformat()
     mapped = sdk.account_mapping.create(request={**where, "bank_feed_account_mapping": {
-        "source_account_id": "sdk-1", "target_account_id": target.id}})
+        "source_account_id": "sdk-1", "target_account_id": target.id, "feed_start_date": start}})
     assert mapped.status == "connected"
     information = sdk.company_information.get(request=where)
     assert (information.company_name, information.base_currency) == ("Demo Company (UK)", "GBP")

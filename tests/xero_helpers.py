@@ -129,6 +129,7 @@ def connect_feed(source_account, *, feed_start_date=None):
 
     from django.utils import timezone
 
+    from apps.core.dates import one_year_before
     from apps.feeds.models import FeedConnection, FeedStatus, SourceAccountStatus
     from apps.xero_auth import client, tokens
 
@@ -141,6 +142,8 @@ def connect_feed(source_account, *, feed_start_date=None):
         source_account=source_account, xero_feed_connection_id=feed_id, account_token=token,
         status=FeedStatus.CONNECTED, connected_at=timezone.now(), feed_start_date=feed_start_date)
     source_account.status = SourceAccountStatus.CONNECTED
-    source_account.feed_start_date = feed_start_date or timezone.now().date()
+    # Without a date of its own the feed takes everything Xero would (a year back), so the
+    # push tests' batches, dated a few days ago, are all sent.
+    source_account.feed_start_date = feed_start_date or one_year_before(timezone.localdate())
     source_account.save()
     return feed

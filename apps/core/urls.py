@@ -7,5 +7,5 @@ from django.urls import reverse
 
 
 def page_url(page: str, *args) -> str:
-    """SITE_URL + the path of `page` ("company", "link", "oauth_callback")."""
+    """SITE_URL + the path of `page` ("company", "link", "oauth_callback", "start")."""
     return settings.SITE_URL + reverse(settings.PAGE_URL_NAMES[page], args=args)

@@ -1,10 +1,16 @@
+"""Staff view of source accounts, feeds and pushes, and the company page's timeline:
+"why didn't company X's transactions arrive?" answered on one page."""
+
+import uuid
+
 from django.contrib import admin, messages
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.refusals import Refused
-from apps.tenants.admin import LargeTablePaginator, ReadOnlyAdmin, extend_company_admin
+from apps.tenants.admin import LargeTablePaginator, ReadOnlyRecordAdmin, extend_company_admin
+from apps.tenants.audit import audit_record
 from apps.xero_auth.client import XeroError
 
 from . import push, selectors, source_accounts
@@ -72,21 +78,68 @@ class TransactionInline(admin.TabularInline):
         return False
 
 
+# How a push failed, told apart for staff: refused by our rules before anything reached
+# Xero (no statement), refused by Xero, or Xero busy or not answering.
+FAILURES = {
+    "ours": ("refused by us (never reached Xero)", Q(status=PushStatus.FAILED, statement_key="")),
+    "xero": ("refused by Xero", Q(status=PushStatus.FAILED, status_code__lt=500) & ~Q(statement_key="")
+             & ~Q(status_code=429)),
+    "unreachable": ("Xero busy or not answering", Q(status=PushStatus.FAILED) & ~Q(statement_key="")
+                    & (Q(status_code__gte=500) | Q(status_code=429))),
+    "timed_out": ("timed out", Q(status=PushStatus.TIMED_OUT)),
+}
+
+
+def failure_kind(operation) -> str:
+    if operation.status == PushStatus.TIMED_OUT:
+        return FAILURES["timed_out"][0]
+    if operation.status != PushStatus.FAILED:
+        return ""
+    if not operation.reached_xero:
+        return FAILURES["ours"][0]
+    if operation.status_code == 429 or operation.status_code >= 500:
+        return FAILURES["unreachable"][0]
+    return FAILURES["xero"][0]
+
+
+def error_in_words(operation) -> str:
+    """The push's error message and its validation errors, as the partner was told."""
+    words = [operation.error_message or ""]
+    words += [e.get("message", "") for e in operation.errors if e.get("message") not in words]
+    return " ".join(w for w in words if w)
+
+
+class FailureFilter(admin.SimpleListFilter):
+    title = "failure"
+    parameter_name = "failure"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in FAILURES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in FAILURES:
+            return queryset.filter(FAILURES[self.value()][1])
+        return queryset
+
+
 @admin.register(PushOperation)
-class PushOperationAdmin(ReadOnlyAdmin):
-    list_display = ["push_operation_key", "company", "partner", "account_id", "status", "status_code",
+class PushOperationAdmin(ReadOnlyRecordAdmin):
+    list_display = ["push_operation_key", "company", "partner", "account_id", "status", "failure", "error",
                     "transaction_count", "delivered", "requested_on", "completed_on"]
-    list_filter = ["status", "delivered", "company__partner", "requested_on"]
+    list_filter = ["status", FailureFilter, "delivered", "company__partner",
+                   ("company", admin.RelatedOnlyFieldListFilter), "requested_on"]
     search_fields = ["push_operation_key", "company__name", "account_id", "transactions__transaction_id"]
+    search_help_text = ("Search by correlation id (the partner's error shows it; it is the push key), company name, "
+                        "account id or transaction id.")
     list_select_related = ["company__partner"]
     # No date_hierarchy: its year links read every row's date; the requested_on filter
     # offers today, the last 7 days, this month and this year from the index.
     paginator = LargeTablePaginator
     show_full_result_count = False  # a second COUNT of the whole table on every page
-    fields = ["push_operation_key", "company", "connection", "source_account", "account_id", "status", "status_code",
-              "error_message", "validation", "requested_on", "completed_on", "transaction_count", "xero_statement_id",
-              "statement_start_date", "statement_end_date", "statement_start_balance", "statement_end_balance",
-              "statement_key", "maybe_delivered"]
+    fields = ["push_operation_key", "company", "connection", "source_account", "account_id", "status", "failure",
+              "status_code", "error_message", "validation", "requested_on", "completed_on", "transaction_count",
+              "xero_statement_id", "statement_start_date", "statement_end_date", "statement_start_balance",
+              "statement_end_balance", "statement_key", "maybe_delivered"]
     readonly_fields = fields
     inlines = [TransactionInline]
     actions = ["retry"]
@@ -95,30 +148,52 @@ class PushOperationAdmin(ReadOnlyAdmin):
     def partner(self, operation):
         return operation.company.partner
 
+    @admin.display(description="failure")
+    def failure(self, operation):
+        return failure_kind(operation) or "—"
+
+    @admin.display(description="error")
+    def error(self, operation):
+        words = error_in_words(operation)
+        return (words[:117] + "…" if len(words) > 120 else words) or "—"
+
     def get_search_results(self, request, queryset, search_term):
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        # Searching by transaction id joins many rows per push; without a search nothing
-        # joins, and a DISTINCT over every column would sort the whole table.
-        return queryset, may_have_duplicates or bool(search_term)
+        term = search_term.strip()
+        try:  # a correlation id, with or without its dashes, is the push key
+            key = uuid.UUID(term)
+        except ValueError:
+            queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+            # Searching by transaction id joins many rows per push; without a search nothing
+            # joins, and a DISTINCT over every column would sort the whole table.
+            return queryset, may_have_duplicates or bool(search_term)
+        return queryset.filter(push_operation_key=key), False
 
     @admin.action(description="Retry failed push (sends the same statement; Xero never takes it twice)")
     def retry(self, request, queryset):
-        for operation in queryset.select_related("source_account", "connection"):
+        # Oldest first: statements reach Xero in order, so the balance ends at the newest.
+        for operation in queryset.select_related("source_account", "connection").order_by("requested_on"):
             try:
                 result = push.push_retry(operation=operation)
             except push.PushRefused as exc:
+                self._audit_retry(operation, f"still failing: {exc.operation.error_message}")
                 messages.error(request, f"{operation.push_operation_key}: still failing: {exc.operation.error_message}")
             except push.PushRetryRefused as exc:
                 messages.error(request, f"{operation.push_operation_key}: {exc}")
             else:
                 # Staff want a definite answer, so ask Xero now whether it delivered it.
                 result = push.push_settle(operation=result)
+                self._audit_retry(operation, result.status)
                 level = messages.SUCCESS if result.status == PushStatus.SUCCESS else messages.WARNING
                 messages.add_message(request, level, f"{operation.push_operation_key}: {result.status}.")
 
+    @staticmethod
+    def _audit_retry(operation, outcome):
+        audit_record(company=operation.company, subject="source account", subject_id=operation.account_id,
+                     action="push retried", detail=f"push {operation.push_operation_key}: {outcome}")
+
 
 @admin.register(BankTransaction)
-class BankTransactionAdmin(ReadOnlyAdmin):
+class BankTransactionAdmin(ReadOnlyRecordAdmin):
     list_display = ["transaction_id", "source_account", "date", "amount", "balance", "delivered", "push_operation"]
     list_filter = ["push_operation__delivered"]
     search_fields = ["transaction_id", "source_account__account_id", "push_operation__push_operation_key"]
@@ -145,5 +220,46 @@ def company_source_accounts(company):
                        "</tr>{}</table>", body)
 
 
-extend_company_admin(sections=[company_source_accounts], prefetch=[
+TIMELINE_LENGTH = 50
+
+
+def _push_line(operation):
+    status = operation.status + (f" — {failure_kind(operation)}" if failure_kind(operation) else "")
+    balances = ""
+    if operation.statement_end_balance is not None:
+        start, end = (format(b.normalize(), "f") for b in (operation.statement_start_balance,
+                                                            operation.statement_end_balance))
+        balances = f"{start} → {end}"
+    url = reverse("admin:feeds_pushoperation_change", args=[operation.pk])
+    what = format_html('Push to <strong>{}</strong>: <a href="{}">{}</a>', operation.account_id, url, status)
+    detail = format_html("{} line(s){}{}", operation.transaction_count, f"; balance {balances}" if balances else "",
+                         f"; {error_in_words(operation)}" if failure_kind(operation) else "")
+    return operation.requested_on, "partner API", what, detail
+
+
+def _audit_line(event):
+    what = format_html("{} <strong>{}</strong>: {}", event.subject, event.subject_id, event.action)
+    return event.created, f"{event.get_actor_kind_display()} {event.actor}", what, event.detail
+
+
+@admin.display(description="Timeline (pushes and changes, newest first)")
+def company_timeline(company):
+    """The company's last pushes (status, how they failed, Xero's error in words, lines,
+    balances) and audit events, in one list."""
+    pushes = company.push_operations.order_by("-requested_on")[:TIMELINE_LENGTH]
+    events = company.audit_events.all()[:TIMELINE_LENGTH]
+    lines = sorted([*map(_push_line, pushes), *map(_audit_line, events)], key=lambda line: line[0],
+                   reverse=True)[:TIMELINE_LENGTH]
+    if not lines:
+        return "—"
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (f"{when:%Y-%m-%d %H:%M:%S}", who, what, detail) for when, who, what, detail in lines))
+    pushes_url = reverse("admin:feeds_pushoperation_changelist") + f"?company__id__exact={company.pk}"
+    events_url = reverse("admin:tenants_auditevent_changelist") + f"?company__id__exact={company.pk}"
+    return format_html('<table><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Detail</th></tr>{}</table>'
+                       '<p><a href="{}">All pushes</a> · <a href="{}">All changes</a></p>', rows, pushes_url,
+                       events_url)
+
+
+extend_company_admin(sections=[company_source_accounts, company_timeline], prefetch=[
     Prefetch("connections__source_accounts", queryset=SourceAccount.objects.prefetch_related("feeds"))])

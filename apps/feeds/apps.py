@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class FeedsConfig(AppConfig):
     name = "apps.feeds"
     label = "feeds"
+    verbose_name = "Bank feeds"
 
     def ready(self):
         # xero_auth sits below and imports nothing of feeds: a lost connection's accounts

@@ -50,11 +50,13 @@ class MappingRefused(Refused):
 
 @dataclass
 class MappingOption:
-    """A source account, the feed carrying it (if any) and the Xero accounts it may go to."""
+    """A source account, the feed carrying it (if any), the Xero accounts it may go to, and
+    whether Xero may create a new one for it (its currency is one the organisation holds)."""
 
     source_account: SourceAccount
     feed: FeedConnection | None
     targets: list[client.BankAccount]
+    can_create: bool = True
 
 
 @dataclass
@@ -86,26 +88,31 @@ def feed_start_date_window(today: date | None = None) -> tuple[date, date]:
 def mapping_options(*, connection) -> list[MappingOption]:
     """Each source account of the connection with the Xero bank accounts it may be mapped
     to: same currency (no currency means the organisation's base currency), same type
-    (credit card or bank), not fed already. One Xero call for the accounts, one more for
-    the base currency when needed. A connection that is not (or no longer) Linked is a 403:
-    Codat's get-bank-account-mapping lists no 400."""
+    (credit card or bank), not fed already; and whether a new account may be created in
+    its currency (the base currency, or any once multi-currency is on, as Xero's feed
+    connections allow). Two Xero calls (accounts, currencies), one more for the base
+    currency when an account or the currencies leave it out. A connection that is not (or
+    no longer) Linked is a 403: Codat's get-bank-account-mapping lists no 400."""
     _require_linked(connection, status=403)
     source_accounts = list(selectors.source_accounts_of(connection=connection))
     if not source_accounts:
         return []
     try:
         accounts = xero_call(connection, client.list_bank_accounts)
+        currencies = xero_call(connection, client.list_currencies)
         base_currency = None
-        if any(a.currency is None for a in accounts):
+        if not currencies or any(a.currency is None for a in accounts):
             base_currency = xero_call(connection, client.get_organisation).base_currency
     except ConnectionNotLinked as exc:  # Xero said the organisation's consent is gone
         raise ConnectionNotLinked(exc.connection_status, status=403) from exc
+    holdable = {*currencies, base_currency} - {None}
     in_use = selectors.target_accounts_in_use(tenant_id=connection.tenant_id)
     return [
         MappingOption(
             source_account=sa, feed=selectors.active_feed_of(sa),
             targets=[a for a in accounts if (a.currency or base_currency) == sa.currency
-                     and a.type == xero_account_type(sa) and a.account_id not in in_use])
+                     and a.type == xero_account_type(sa) and a.account_id not in in_use],
+            can_create=len(holdable) > 1 or sa.currency in holdable)
         for sa in source_accounts
     ]
 

@@ -227,6 +227,11 @@ class PushOperation(models.Model):
     def warnings(self) -> list[dict]:
         return self.validation.get("warnings", [])
 
+    @property
+    def reached_xero(self) -> bool:
+        """A statement was built for Xero (a push refused by our rules has none)."""
+        return bool(self.statement_key)
+
     # What a status change writes; _change writes them only if the status is still the one
     # the change starts from.
     _CHANGED = ("status", "status_code", "error_message", "validation", "completed_on", "xero_statement_id",
@@ -365,8 +370,9 @@ class PushOperation(models.Model):
                                    validation={"errors": list(errors), "warnings": list(warnings)})
 
     @classmethod
-    def record_already_delivered(cls, *, warnings: list[dict], **fields):
-        """A push whose every transaction Xero already has: Success without a new statement."""
+    def record_nothing_to_send(cls, *, warnings: list[dict], **fields):
+        """A push with nothing for Xero (every transaction already there, or none on or after
+        the feed start date): Success without a new statement; `warnings` say why."""
         return cls._record_settled(**fields, status=PushStatus.SUCCESS, status_code=200,
                                    validation={"errors": [], "warnings": list(warnings)})
 

@@ -71,6 +71,9 @@ GAP_WARNING = ("This statement starts at balance {start} but the last statement 
 DUPLICATE_OF_RESEND = "Xero already had this statement from an earlier attempt; it was not delivered twice."
 RETRY_NOT_FAILED = "Only a failed push can be retried; this one is {status}."
 RETRY_NOTHING_STORED = "This push was refused before reaching Xero; there is no statement to send again."
+RETRY_OUT_OF_ORDER = ("A later push to this account ({key}) was delivered since and ends on the same day ({date}): "
+                      "sent now, this older statement would move the account's balance back. Retry failed pushes "
+                      "oldest first.")
 RETRY_DELIVERED_SINCE = "Transactions of this push were delivered by a later push: {ids}."
 MAYBE_DELIVERED = ("Xero did not answer ({reason}); the statement may or may not have been delivered. Resend the same "
                    "batch: it is recognised and never delivered twice.")
@@ -196,14 +199,17 @@ def _account_with_feed(connection, account_id):
 
 
 def _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease):
-    transactions = checked.transactions
-    warnings = list(checked.warnings)
-    ids = [t.id for t in transactions]
-    delivered = store.delivered_ids(source_account, ids)
+    # Lines dated before the feed start date are left out, each with a warning.
+    transactions, left_out = statements.from_feed_start(checked.transactions, source_account.feed_start_date)
+    warnings = [*checked.warnings, *left_out]
     common = {"company": company, "connection": connection, "source_account": source_account,
               "account_id": source_account.account_id}
+    if not transactions:  # wholly before the feed start: nothing to send, nothing wrong
+        return PushOperation.record_nothing_to_send(**common, warnings=warnings, timeout_in_minutes=timeout_in_minutes)
+    ids = [t.id for t in transactions]
+    delivered = store.delivered_ids(source_account, ids)
     if delivered and len(delivered) == len(ids):
-        return PushOperation.record_already_delivered(
+        return PushOperation.record_nothing_to_send(
             **common, warnings=[rule_item(None, ALL_DELIVERED, "AlreadyDelivered")],
             timeout_in_minutes=timeout_in_minutes)
     if delivered:
@@ -452,6 +458,14 @@ def push_retry(*, operation: PushOperation) -> PushOperation:
     account_id = operation.source_account.account_id
     with account_lock(operation.connection_id, account_id) as lease:
         source_account = _account_with_feed(operation.connection, account_id)
+        # The account's balance follows the statement with the latest end date; on a tie, the
+        # one taken last. A later push taken since that ends on the same day must stay last.
+        later = PushOperation.objects.filter(
+            source_account_id=operation.source_account_id, delivered=True, requested_on__gt=operation.requested_on,
+            statement_end_date=operation.statement_end_date).order_by("requested_on").first()
+        if later is not None:
+            raise PushRetryRefused(RETRY_OUT_OF_ORDER.format(key=later.push_operation_key,
+                                                             date=operation.statement_end_date))
         stored = list(operation.transactions.order_by("pk"))
         delivered = store.delivered_ids(source_account, [t.transaction_id for t in stored])
         if delivered:

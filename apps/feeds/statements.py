@@ -15,6 +15,9 @@ Batch rules:
   refuse the statement's end balance. A running balance that breaks in between is a
   warning only: banks order same-day lines differently;
 - an amount whose sign contradicts `transactionType` (Credit < 0, Debit > 0) is a warning.
+Account rule:
+- the feed start date the SMB chose is a promise: lines dated before it are not sent to
+  Xero, each listed as a warning; the rest of the batch goes through (docs/API.md).
 """
 
 import hashlib
@@ -131,6 +134,47 @@ def check_batch(checked: Checked) -> None:
         if (t.transaction_type == "Credit" and t.amount < 0) or (t.transaction_type == "Debit" and t.amount > 0):
             warnings.append(rule_item(t.id, f"amount {t.amount} has the opposite sign to transactionType "
                                             f"{t.transaction_type}.", "AmountSign"))
+
+
+# --- Account rules ------------------------------------------------------------------------
+
+FEED_START_WARNING = ("Transaction dated {date} is before the account's feed start date ({start}); it was not sent "
+                      "to Xero.")
+
+
+def from_feed_start(transactions: list[Transaction], feed_start: date | None) -> tuple[list[Transaction], list[dict]]:
+    """The batch's lines dated on or after the feed start date, and a warning for each
+    line left out. The batch is chronological, so the lines left out are its first ones
+    and the rest still chain from balance to balance."""
+    if feed_start is None:
+        return transactions, []
+    kept = [t for t in transactions if t.date.date() >= feed_start]
+    left_out = [rule_item(t.id, FEED_START_WARNING.format(date=t.date.date().isoformat(), start=feed_start.isoformat()),
+                          "FeedStartDate") for t in transactions if t.date.date() < feed_start]
+    return kept, left_out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Two statements delivered one after the other that do not chain: the later one
+    starts at another balance than the earlier one ended, so lines may be missing."""
+
+    after: date
+    before: date
+    end_balance: Decimal
+    start_balance: Decimal
+
+
+def statement_gaps(statements) -> list[Gap]:
+    """The gaps in a chain of delivered statements (objects with statement_start_date,
+    statement_end_date, statement_start_balance, statement_end_balance, requested_on):
+    in date order, each statement should start where the one before it ended. A later
+    statement that fills the missing lines closes the gap, since it then sits between the two."""
+    ordered = sorted(statements, key=lambda s: (s.statement_start_date, s.statement_end_date, s.requested_on))
+    return [Gap(previous.statement_end_date, current.statement_start_date, previous.statement_end_balance,
+                current.statement_start_balance)
+            for previous, current in zip(ordered, ordered[1:], strict=False)
+            if current.statement_start_balance != previous.statement_end_balance]
 
 
 # --- The statement ------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.feeds.mapping import MappingOption, feed_start_date_window
 
+from .templatetags.portal import shown_number
+
 NEW_ACCOUNT = "new"
 SKIP = "skip"
 
@@ -27,6 +29,12 @@ class PlanItem:
     target_account_id: str | None
     target_account_name: str
     feed_start_date: date
+    skipped: bool = False  # kept too, so Change and Back show the choice again
+
+    @property
+    def target_choice(self) -> str:
+        """The mapping form's value for this choice."""
+        return SKIP if self.skipped else self.target_account_id or NEW_ACCOUNT
 
     def as_session(self) -> dict:
         return {**asdict(self), "feed_start_date": self.feed_start_date.isoformat()}
@@ -56,7 +64,9 @@ class MappingForm(forms.Form):
                         "invalid": _("Enter a date such as 2025-01-31.")},
     )
 
-    def __init__(self, *args, option: MappingOption, **kwargs):
+    def __init__(self, *args, option: MappingOption, chosen: "PlanItem | None" = None, **kwargs):
+        """`chosen`: what the user chose last time (Change, Back, a reload), which wins over
+        our suggestion while it is still on offer."""
         self.option = option
         self.source = option.source_account
         kwargs.setdefault("prefix", form_prefix(self.source.account_id))
@@ -66,12 +76,23 @@ class MappingForm(forms.Form):
         choices = [("", _("Choose a Xero account…"))]
         if existing:
             choices.append((_("Your Xero bank accounts"), existing))
-        choices += [(NEW_ACCOUNT, _("Create a new account in Xero")), (SKIP, _("Don't connect this account now"))]
+        if option.can_create:
+            choices.append((NEW_ACCOUNT, _("Create a new account in Xero")))
+        else:
+            self.fields["target"].help_text = _(
+                "This Xero organisation can't hold %(currency)s accounts (multi-currency is off), so no new "
+                "account can be created for it.") % {"currency": self.source.currency}
+        choices.append((SKIP, _("Don't connect this account now")))
         self.fields["target"].choices = choices
         earliest, today = feed_start_date_window()
-        self.fields["feed_start_date"].initial = today
         self.fields["feed_start_date"].widget.attrs.update({"min": earliest.isoformat(), "max": today.isoformat()})
-        self.fields["target"].initial = self._suggested_target()
+        offered = {value for value, _label in existing} | {SKIP} | ({NEW_ACCOUNT} if option.can_create else set())
+        if chosen is not None and chosen.target_choice in offered:
+            self.fields["target"].initial = chosen.target_choice
+            self.fields["feed_start_date"].initial = chosen.feed_start_date
+        else:
+            self.fields["target"].initial = self._suggested_target()
+            self.fields["feed_start_date"].initial = today
 
     @staticmethod
     def _target_label(target) -> str:
@@ -79,11 +100,13 @@ class MappingForm(forms.Form):
         return f"{target.name} ({number})" if number else target.name
 
     def _suggested_target(self) -> str:
-        """The Xero account the feed already goes to, else the one with the same number."""
+        """The Xero account the feed goes to (or went to, before it was disconnected), else
+        the one with the same number."""
         ids = {t.account_id for t in self.targets}
-        feed = self.option.feed
-        if feed and str(feed.target_account_id) in ids:
-            return str(feed.target_account_id)
+        history = list(self.source.feeds.all()) if self.source.pk else []  # newest first
+        for feed in [self.option.feed, *history]:
+            if feed and str(feed.target_account_id) in ids:
+                return str(feed.target_account_id)
         number = (self.source.account_number or "").replace(" ", "")
         for target in self.targets:
             if number and (target.number or "").replace(" ", "").endswith(number):
@@ -111,11 +134,12 @@ class MappingForm(forms.Form):
         return PlanItem(
             source_account_id=self.source.account_id,
             source_account_name=self.source.account_name or self.source.account_id,
-            source_account_number=self.source.account_number or "",
+            source_account_number=shown_number(self.source),
             currency=self.source.currency or "",
             target_account_id=target.account_id if target else None,
             target_account_name=self._target_label(target) if target else "",
             feed_start_date=self.cleaned_data["feed_start_date"],
+            skipped=self.skipped,
         )
 
 

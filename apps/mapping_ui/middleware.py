@@ -1,14 +1,19 @@
-"""The portal's language: the browser's when it asks for one we ship (en, fr), else the
-partner's default. LocaleMiddleware alone would fall back to LANGUAGE_CODE (en), which
-is wrong for a French partner's customers whose browser asks for, say, German."""
+"""The portal's language and time zone. The language: the browser's (or the switcher's
+cookie) when it asks for one we ship (en, fr), else the partner's default; LocaleMiddleware
+alone would fall back to LANGUAGE_CODE (en), which is wrong for a French partner's
+customers whose browser asks for, say, German. English follows the partner's home
+currency for its date formats (en-GB for a GBP partner). Times are shown in the partner's
+time zone."""
+
+import zoneinfo
 
 from django.conf import settings
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from apps.core.redis import CACHE_UNREACHABLE
-from apps.tenants.models import Company, Partner
+from apps.tenants.models import Partner
 
 from .access import PARTNER_SESSION_KEY, link_partner
 from .messages import failure_sentence
@@ -31,34 +36,42 @@ def browser_asks_for_supported_language(request) -> bool:
 
 class PartnerLanguageMiddleware:
     """Must come after django.middleware.locale.LocaleMiddleware. Runs once the URL is
-    resolved (process_view), so it knows which company or link the page is about."""
+    resolved (process_view), so it knows which company, link or partner the page is about."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not request.path_info.startswith("/portal/") or browser_asks_for_supported_language(request):
+        if not request.path_info.startswith("/portal/"):
             return None
-        language = self._partner_language(request, view_kwargs)
-        if language and language != translation.get_language():
-            translation.activate(language)
-            request.LANGUAGE_CODE = translation.get_language()
+        partner = self._partner(request, view_kwargs)
+        if partner is None:
+            return None
+        if not browser_asks_for_supported_language(request) and partner.default_language != translation.get_language():
+            translation.activate(partner.default_language)
+        if translation.get_language() == "en" and partner.english_variant != "en":
+            translation.activate(partner.english_variant)
+        request.LANGUAGE_CODE = translation.get_language()
+        timezone.activate(zoneinfo.ZoneInfo(partner.time_zone))
         return None
 
     @staticmethod
-    def _partner_language(request, view_kwargs) -> str | None:
+    def _partner(request, view_kwargs) -> Partner | None:
         if "company_id" in view_kwargs:
-            return (Company.objects.filter(pk=view_kwargs["company_id"])
-                    .values_list("partner__default_language", flat=True).first())
+            return Partner.objects.filter(companies__pk=view_kwargs["company_id"]).first()
+        if "partner_slug" in view_kwargs:
+            return Partner.objects.filter(slug=view_kwargs["partner_slug"]).first()
         if "token" in view_kwargs:
-            partner = link_partner(view_kwargs["token"])  # read, not used up: the view consumes it
-            return partner.default_language if partner else None
+            return link_partner(view_kwargs["token"])  # read, not used up: the view opens it
         partner_id = request.session.get(PARTNER_SESSION_KEY) if hasattr(request, "session") else None
         if partner_id is not None:
-            return Partner.objects.filter(pk=partner_id).values_list("default_language", flat=True).first()
+            return Partner.objects.filter(pk=partner_id).first()
         return None
 
 

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.i18n import set_language
 
 from . import views
 
@@ -7,6 +8,8 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("link/<str:token>/", views.link, name="link"),
+    path("start/<slug:partner_slug>/", views.start, name="start"),
+    path("language", set_language, name="set_language"),
     path("xero/callback", views.xero_callback, name="xero_callback"),
     path("companies/<uuid:company_id>/", views.company, name="company"),
     path("companies/<uuid:company_id>/save-access", views.save_access, name="save_access"),

@@ -2,13 +2,15 @@
 mapping wizard (map → confirm → progress) and the manage page.
 
 Every view that shows a company goes through access.portal_company (404 for anyone
-else). One view renders the full page, or for htmx requests the `content` partial of
-the same template."""
+else, the sign-in page for a browser with no portal session). One view renders the full
+page, or for htmx requests the `content` partial of the same template."""
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,19 +22,63 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation, p
 
 from apps.feeds import mapping as feed_mapping
 from apps.feeds import source_accounts as feed_accounts
-from apps.feeds.models import PushOperation, SourceAccount, SourceAccountStatus
+from apps.feeds import statements
+from apps.feeds.models import DisconnectReason, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
+from apps.tenants.models import REDIRECT_PARAMETERS, Partner
 from apps.xero_auth import connections, oauth
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
-from apps.xero_auth.refusals import LinkInvalid, OAuthFailed, OrganisationTaken
+from apps.xero_auth.refusals import OAUTH_CANCELLED, OAUTH_EXPIRED_KIND, LinkInvalid, OAuthFailed, OrganisationTaken
 
-from .access import grant_company, link_partner, portal_company, visible_companies
+from . import messages as sentences
+from .access import (
+    LinkUsedElsewhere,
+    SignInRequired,
+    grant_company,
+    link_params,
+    link_partner,
+    portal_company,
+    visible_companies,
+)
 from .forms import MappingForm, PlanItem, SaveAccessForm
-from .messages import FAILURES, failure_sentence, organisations_unlisted
+from .messages import FAILURES, failure_sentence
 
 OUTCOME_FAILED = "failed"
 PICK_SESSION_KEY = "xero_pick"
 PLAN_SESSION_KEY = "portal_mapping_plan"
+# The company whose Connect to Xero this browser pressed last: where Xero's answer returns.
+CONNECT_SESSION_KEY = "portal_connecting"
+# The last OAuth state this browser completed: Back after consent, or the consent page
+# sent again, brings that state back, which is not an expired sign-in.
+OAUTH_DONE_SESSION_KEY = "portal_oauth_done"
+# Per company: how the last Xero sign-in ended badly (cancelled or failed), for the redirect.
+OUTCOME_SESSION_KEY = "portal_outcome"
 MAPPED = (SourceAccountStatus.CONNECTED, SourceAccountStatus.CONNECTING)
+# How many of an account's last delivered statements the manage page checks for gaps.
+GAP_WINDOW = 50
+# Custom redirect parameters carried from the linkUrl: at most this many, this long.
+LINK_PARAMS_LIMIT = 20
+LINK_PARAM_LENGTH = 500
+
+
+def portal_view(view):
+    """A portal page: a browser with no portal session is sent to sign in (back here
+    after), and one whose link another browser used first sees that the link is used."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SignInRequired:
+            back = request.get_full_path()
+            if request.method != "GET" and "company_id" in kwargs:
+                back = reverse("portal:company", args=[kwargs["company_id"]])
+            url = redirect_to_login(back).url
+            return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
+        except LinkUsedElsewhere:
+            partner = Partner.objects.filter(companies__pk=kwargs.get("company_id")).first()
+            return render(request, "portal/link_invalid.html", {"partner": partner}, status=410)
+
+    return wrapper
 
 
 def _render(request, template, context, *, status=200):
@@ -52,8 +98,32 @@ def _redirect(request, url):
     return HttpResponseRedirect(url)
 
 
+def _stay(request, sentence: str, fallback_url: str):
+    """Xero failed a step: with htmx the page stays as it was (every choice kept) and says
+    why in its alert region; without JS, the fallback page says it."""
+    if request.htmx:
+        response = render(request, "portal/_flash.html", {"sentence": sentence})
+        response["HX-Retarget"] = "#flash"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    messages.error(request, sentence)
+    return HttpResponseRedirect(fallback_url)
+
+
 def _context(company, **extra):
     return {"company": company, "partner": company.partner, **extra}
+
+
+def _back_url(request, company, connection, *, status: int, error: str = "") -> str:
+    """The partner's redirect for this outcome (Codat's statusCode: 200 done, 403
+    cancelled, 500 error), or "" when the partner has none or it leads elsewhere."""
+    return company.partner.redirect_for(
+        company_id=company.pk, connection_id=connection.pk if connection else None, status_code=status,
+        error_message=error, custom=link_params(request, company))
+
+
+def _outcome_key(company_id) -> str:
+    return f"{OUTCOME_SESSION_KEY}:{company_id}"
 
 
 # --- Entry -------------------------------------------------------------------------------
@@ -72,27 +142,52 @@ def home(request):
     return _render(request, "portal/home.html", context)
 
 
+def _custom_params(query) -> dict:
+    """The linkUrl's own ?key=value pairs, for the partner's redirect template."""
+    pairs = [(k, v) for k, v in query.items() if k not in REDIRECT_PARAMETERS and k.isidentifier()
+             and len(k) <= 64 and len(v) <= LINK_PARAM_LENGTH]
+    return dict(pairs[:LINK_PARAMS_LIMIT])
+
+
 def link(request, token):
+    """The partner's linkUrl. Opening it (a GET, perhaps an e-mail scanner's) does not use
+    it up: the visitor's first step does (access.portal_company)."""
     try:
-        connection = connections.link_consume(token=token)
+        connection, nonce = connections.link_open(token=token)
     except LinkInvalid:
         return render(request, "portal/link_invalid.html", {"partner": link_partner(token)}, status=410)
-    grant_company(request, connection.company)
+    grant_company(request, connection.company, link=(connection.pk, nonce), link_params=_custom_params(request.GET))
     return redirect("portal:company", connection.company_id)
 
 
+def start(request, partner_slug):
+    """The start URL a partner registers with Xero, for users who begin at Xero's "Add bank
+    account": they sign in at the partner, which sends them back through a linkUrl."""
+    partner = get_object_or_404(Partner, slug=partner_slug)
+    request.portal_partner = partner
+    return render(request, "portal/start.html", {"partner": partner})
+
+
+@portal_view
 def company(request, company_id):
     company = portal_company(request, company_id)
     connection = company.connections.first()
     accounts = list(connection.source_accounts.all()) if connection else []
+    to_map = [a for a in accounts if a.status not in MAPPED]
+    outcome = request.session.get(_outcome_key(company.pk))
+    if outcome:
+        back = _back_url(request, company, connection, status=outcome["status"], error=outcome["error"])
+    else:
+        done = connection is not None and connection.is_linked and not to_map
+        back = _back_url(request, company, connection, status=200 if done else 403)
     return _render(request, "portal/company.html", _context(
-        company, connection=connection, accounts=accounts,
-        to_map=[a for a in accounts if a.status not in MAPPED],
-        mapped=[a for a in accounts if a.status in MAPPED],
+        company, connection=connection, accounts=accounts, to_map=to_map,
+        mapped=[a for a in accounts if a.status in MAPPED], back_url=back,
         save_access_form=None if request.user.is_authenticated else SaveAccessForm(),
     ))
 
 
+@portal_view
 def save_access(request, company_id):
     """Optional after link entry: an email and password, so the visitor can come back."""
     company = portal_company(request, company_id)
@@ -109,7 +204,9 @@ def save_access(request, company_id):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         grant_company(request, company)  # signed in now: this makes them a member
         messages.success(request, _("Saved. Next time, sign in with %(email)s.") % {"email": email})
-        return _redirect(request, reverse("portal:company", args=[company.pk]))
+        url = reverse("portal:company", args=[company.pk])
+        # A whole new page, so the header shows who is signed in and "Sign out".
+        return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
     return _render(request, "portal/save_access.html", _context(company, form=form),
                    status=400 if form.errors else 200)
 
@@ -118,59 +215,111 @@ def save_access(request, company_id):
 
 
 @require_POST
+@portal_view
 def xero_connect(request, company_id):
     company = portal_company(request, company_id)
     connection = company.connections.first()
     if connection is None:
         connection = connections.connection_create(company=company)
     url = oauth.oauth_start(connection=connection, session=request.session)
+    request.session[CONNECT_SESSION_KEY] = str(company.pk)
     if request.htmx:  # a full navigation to Xero's consent screen, not a swap
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)
 
 
+@portal_view
 def xero_callback(request):
+    state = request.GET.get("state") or ""
+    done = request.session.get(OAUTH_DONE_SESSION_KEY) or {}
+    if state and done.get("state") == state:
+        # Back after consent (or Xero's page sent again): that sign-in already worked.
+        return redirect("portal:company", done["company"])
+    company_id = request.session.get(CONNECT_SESSION_KEY)
     try:
         connection, organisations = oauth.oauth_callback(session=request.session, params=request.GET)
     except OAuthFailed as exc:
         messages.error(request, failure_sentence(exc))
-        return redirect("portal:home")
+        if company_id and exc.kind != OAUTH_EXPIRED_KIND:
+            request.session[_outcome_key(company_id)] = {
+                "status": 403 if exc.kind == OAUTH_CANCELLED else 500, "error": exc.message}
+        return redirect("portal:company", company_id) if company_id else redirect("portal:home")
     portal_company(request, connection.company_id)  # the callback must belong to this visitor
-    if len(organisations) == 1:
-        return _link(request, connection, organisations[0])
-    request.session[PICK_SESSION_KEY] = {"connection": str(connection.pk)}
+    request.session[OAUTH_DONE_SESSION_KEY] = {"state": state, "company": str(connection.company_id)}
+    request.session.pop(_outcome_key(connection.company_id), None)
+    choices = connections.organisation_choices(connection=connection, organisations=organisations)
+    usable = [c for c in choices if not c.taken]
+    if len(choices) == 1 and usable:
+        try:
+            return _link(request, connection, usable[0].organisation)
+        except OrganisationTaken:
+            choices = [connections.OrganisationChoice(usable[0].organisation, usable[0].base_currency, True)]
+            usable = []
+    if not usable:
+        oauth.oauth_abandon(connection=connection)  # nothing here can be used: give the consent back
+    request.session[PICK_SESSION_KEY] = {"connection": str(connection.pk), "choices": [
+        {"tenant_id": c.organisation.tenant_id, "name": c.organisation.tenant_name, "currency": c.base_currency,
+         "taken": c.taken} for c in choices]}
     return redirect("portal:xero_pick", connection.company_id)
 
 
+def _pick_choices(company, choices) -> list[dict]:
+    """The pick page's organisations, each with what stops it being used (never naming
+    the company that uses it) and a hint when its currency is none of the accounts'."""
+    connection = company.connections.first()
+    currencies = sorted({a.currency for a in connection.source_accounts.all() if a.currency}) if connection else []
+    rows = []
+    for choice in choices:
+        hint = ""
+        if choice["currency"] and currencies and choice["currency"] not in currencies:
+            hint = _("Its currency is %(org)s; your accounts are in %(accounts)s.") % {
+                "org": choice["currency"], "accounts": ", ".join(currencies)}
+        rows.append({**choice, "reason": sentences.organisation_taken() if choice["taken"] else "", "hint": hint})
+    return rows
+
+
+@portal_view
 def xero_pick(request, company_id):
     company = portal_company(request, company_id)
     pending = request.session.get(PICK_SESSION_KEY) or {}
     connection = company.connections.filter(pk=pending.get("connection")).first()
-    if connection is None:
+    if connection is None or "choices" not in pending:
         return redirect("portal:company", company.pk)
-    try:
-        organisations = oauth.consented_organisations(connection=connection)
-    except FAILURES as exc:
-        messages.error(request, organisations_unlisted(exc))
-        return redirect("portal:company", company.pk)
+    choices = pending["choices"]
     error = None
     if request.method == "POST":
-        chosen = next((o for o in organisations if o.tenant_id == request.POST.get("tenant")), None)
-        if chosen is not None:
-            request.session.pop(PICK_SESSION_KEY, None)
-            return _link(request, connection, chosen)
-        error = _("Choose one of your Xero organisations.")
-    return _render(request, "portal/pick_organisation.html",
-                   _context(company, organisations=organisations, error=error), status=400 if error else 200)
+        tenant = request.POST.get("tenant")
+        chosen = next((c for c in choices if c["tenant_id"] == tenant and not c["taken"]), None)
+        if chosen is None:
+            error = _("Choose one of your Xero organisations.")
+        else:
+            try:
+                # Asked of Xero again: the pick step trusts no form.
+                organisation = next((o for o in oauth.consented_organisations(connection=connection)
+                                     if o.tenant_id == tenant), None)
+            except FAILURES as exc:
+                return _stay(request, sentences.organisations_unlisted(exc),
+                             reverse("portal:xero_pick", args=[company.pk]))
+            if organisation is None:
+                error = _("Xero no longer lists this organisation for your sign-in. Connect to Xero again.")
+            else:
+                try:
+                    return _link(request, connection, organisation)
+                except OrganisationTaken:
+                    chosen["taken"] = True
+                    request.session[PICK_SESSION_KEY] = pending
+                    error = sentences.organisation_taken()
+    usable = any(not c["taken"] for c in choices)
+    return _render(request, "portal/pick_organisation.html", _context(
+        company, organisations=_pick_choices(company, choices), usable=usable, error=error,
+        way_forward=sentences.organisation_way_forward(company.partner),
+    ), status=400 if error else 200)
 
 
 def _link(request, connection: XeroConnection, organisation):
-    try:
-        connections.connection_link(connection=connection, organisation=organisation)
-    except OrganisationTaken as exc:
-        oauth.oauth_abandon(connection=connection)
-        messages.error(request, failure_sentence(exc))
-        return redirect("portal:company", connection.company_id)
+    """Link the organisation and go on to the mapping step; raises OrganisationTaken."""
+    connections.connection_link(connection=connection, organisation=organisation)
+    request.session.pop(PICK_SESSION_KEY, None)
     messages.success(request, _("Connected to %(org)s in Xero.") % {"org": connection.tenant_name})
     if connection.source_accounts.exclude(status__in=MAPPED).exists():
         return redirect("portal:mapping", connection.company_id)
@@ -193,8 +342,19 @@ def _plan_key(company) -> str:
     return f"{PLAN_SESSION_KEY}:{company.pk}"
 
 
+def _plan(request, company) -> list[PlanItem]:
+    """Every account's last choice in the wizard, skipped ones included."""
+    return [PlanItem.from_session(p) for p in request.session.get(_plan_key(company)) or []]
+
+
+def _to_run(request, company) -> list[PlanItem]:
+    return [p for p in _plan(request, company) if not p.skipped]
+
+
+@portal_view
 def mapping(request, company_id):
-    """Step 3: one form per source account not yet connected."""
+    """Step 3: one form per source account not yet connected, prefilled with the last
+    choices (Change, Back and a reload keep them)."""
     company = portal_company(request, company_id)
     connection = _linked_connection(request, company)
     if connection is None:
@@ -202,19 +362,26 @@ def mapping(request, company_id):
     try:
         options = feed_mapping.mapping_options(connection=connection)
     except FAILURES as exc:
+        fallback = reverse("portal:company", args=[company.pk])
+        if request.method == "POST":
+            return _stay(request, failure_sentence(exc), reverse("portal:mapping", args=[company.pk]))
+        if request.htmx:
+            return _stay(request, failure_sentence(exc), fallback)
         messages.error(request, failure_sentence(exc))
-        return _redirect(request, reverse("portal:company", args=[company.pk]))
+        return HttpResponseRedirect(fallback)
     to_map = [o for o in options if o.source_account.status not in MAPPED]
     if not to_map:
         messages.info(request, _("All your accounts are connected to Xero."))
         return _redirect(request, reverse("portal:manage", args=[company.pk]))
-    forms = [MappingForm(request.POST or None, option=o) for o in to_map]
+    chosen = {p.source_account_id: p for p in _plan(request, company)}
+    forms = [MappingForm(request.POST or None, option=o, chosen=chosen.get(o.source_account.account_id))
+             for o in to_map]
     error = None
     if request.method == "POST":
         if all([f.is_valid() for f in forms]):  # a list, so every form shows its errors
-            plan = [f.plan_item() for f in forms if not f.skipped]
-            if plan:
-                request.session[_plan_key(company)] = [p.as_session() for p in plan]
+            plan = [f.plan_item() for f in forms]
+            request.session[_plan_key(company)] = [p.as_session() for p in plan]
+            if any(not p.skipped for p in plan):
                 return _redirect(request, reverse("portal:mapping_confirm", args=[company.pk]))
             error = _("Choose a Xero account for at least one of your accounts.")
         else:
@@ -224,33 +391,36 @@ def mapping(request, company_id):
     ), status=400 if error else 200)
 
 
-def _plan(request, company) -> list[PlanItem]:
-    return [PlanItem.from_session(p) for p in request.session.get(_plan_key(company)) or []]
-
-
+@portal_view
 def mapping_confirm(request, company_id):
     """Step 4: the summary. Its button posts to mapping_run."""
     company = portal_company(request, company_id)
     plan = _plan(request, company)
-    if not plan:
+    if not any(not p.skipped for p in plan):
         return _redirect(request, reverse("portal:mapping", args=[company.pk]))
     connection = company.connections.first()
-    return _render(request, "portal/confirm.html", _context(company, connection=connection, plan=plan, step=4))
+    return _render(request, "portal/confirm.html", _context(
+        company, connection=connection, plan=[p for p in plan if not p.skipped],
+        skipped=[p for p in plan if p.skipped], step=4))
 
 
 @require_POST
+@portal_view
 def mapping_run(request, company_id):
     """Step 5. With htmx: the progress page, whose rows each post to mapping_run_one on
     load. Without JS: every mapping in turn, then the outcome page."""
     company = portal_company(request, company_id)
-    plan = _plan(request, company)
+    plan = _to_run(request, company)
     if not plan:
         return _redirect(request, reverse("portal:mapping", args=[company.pk]))
     connection = company.connections.first()
     done_url = reverse("portal:mapping_done", args=[company.pk])
     if request.htmx:
         rows = [{"item": item, "outcome": None} for item in plan]
-        response = _render(request, "portal/done.html", _context(company, rows=rows, running=True, step=5))
+        skipped = [p for p in _plan(request, company) if p.skipped]
+        response = _render(request, "portal/done.html", _context(
+            company, rows=rows, skipped=skipped, running=True, step=5,
+            back_url=_back_url(request, company, connection, status=200)))
         return push_url(response, done_url)
     for item in plan:
         _mapping_run(connection, item)
@@ -258,16 +428,18 @@ def mapping_run(request, company_id):
 
 
 @require_POST
+@portal_view
 def mapping_run_one(request, company_id):
     """Step 5, one account (htmx): run its mapping and answer its row."""
     company = portal_company(request, company_id)
-    item = next((i for i in _plan(request, company) if i.source_account_id == request.POST.get("account")), None)
+    item = next((i for i in _to_run(request, company) if i.source_account_id == request.POST.get("account")), None)
     if item is None:
         raise Http404("Not in this mapping")
     outcome = _mapping_run(company.connections.first(), item)
     return render(request, "portal/done.html#row", _context(company, row={"item": item, "outcome": outcome}))
 
 
+@portal_view
 def mapping_done(request, company_id):
     """Step 5 after the fact: each planned account's outcome, as recorded."""
     company = portal_company(request, company_id)
@@ -277,8 +449,15 @@ def mapping_done(request, company_id):
     connection = company.connections.first()
     # Every planned account and its feeds in two queries, not two per account.
     sources = {s.account_id: s for s in _with_rows(connection.source_accounts.all())} if connection else {}
-    rows = [{"item": item, "outcome": _recorded_outcome(connection, item, sources=sources)} for item in plan]
-    return _render(request, "portal/done.html", _context(company, rows=rows, running=False, step=5))
+    rows = [{"item": item, "outcome": _recorded_outcome(connection, item, sources=sources)}
+            for item in plan if not item.skipped]
+    failures = [r["outcome"].error for r in rows if r["outcome"].status == OUTCOME_FAILED]
+    if rows and len(failures) == len(rows):
+        back = _back_url(request, company, connection, status=500, error=failures[0])
+    else:
+        back = _back_url(request, company, connection, status=200)
+    return _render(request, "portal/done.html", _context(
+        company, rows=rows, skipped=[p for p in plan if p.skipped], running=False, step=5, back_url=back))
 
 
 @dataclass(frozen=True)
@@ -308,7 +487,7 @@ def _mapping_run(connection, item: PlanItem) -> Outcome:
     except FAILURES as exc:
         return _failed(failure_sentence(exc))
     if result.failed:
-        return _failed(result.error)
+        return _failed(sentences.mapping_error(result.error))
     return Outcome(result.status)
 
 
@@ -322,21 +501,28 @@ def _recorded_outcome(connection, item: PlanItem, *, sources=None) -> Outcome:
     feed = _newest_feed(source)
     if source.status in MAPPED:
         return Outcome(source.status)
-    return _failed((feed.error if feed else "") or _("Not connected yet."))
+    if feed and feed.error:
+        return _failed(sentences.mapping_error(feed.error))
+    return _failed(_("Not connected yet."))
 
 
 # --- Manage --------------------------------------------------------------------------------
 
 
 def _with_rows(source_accounts):
-    """Source accounts with their feeds and their last push prefetched: a page of rows runs
-    three queries whatever the number of accounts or pushes (each account's last push key
-    is read from the top of its newest-first index; an account's older pushes are never
-    read, where a window over them would read them all)."""
+    """Source accounts with their feeds, their last push and their last delivered
+    statements prefetched: a page of rows runs four queries whatever the number of accounts
+    or pushes (each account's last push key is read from the top of its newest-first
+    index, where a window over its pushes would read them all; the delivered statements the
+    gap warning needs are a window of GAP_WINDOW)."""
     last = PushOperation.objects.filter(source_account=OuterRef("pk")).order_by("-requested_on").values("pk")[:1]
     last_pushes = PushOperation.objects.filter(pk__in=source_accounts.annotate(key=Subquery(last)).values("key"))
     return source_accounts.prefetch_related(
-        "feeds", Prefetch("push_operations", queryset=last_pushes, to_attr="last_push"))
+        "feeds",
+        Prefetch("push_operations", queryset=last_pushes, to_attr="last_push"),
+        Prefetch("push_operations", to_attr="delivered_pushes", queryset=PushOperation.objects.filter(
+            delivered=True).order_by("-requested_on")[:GAP_WINDOW]),
+    )
 
 
 def _newest_feed(source: SourceAccount):
@@ -344,35 +530,63 @@ def _newest_feed(source: SourceAccount):
     return next(iter(source.feeds.all()), None)
 
 
-def _feed_row(source: SourceAccount) -> dict:
+def _feed_row(source: SourceAccount, connection, partner) -> dict:
+    """One account on the manage page, as the SMB should read it: its status (paused while
+    Xero is not connected), the last statement Xero took, the last failure since and what
+    to do about it, and its warnings (gaps between delivered statements among them)."""
     if not hasattr(source, "last_push"):
         source = _with_rows(SourceAccount.objects.filter(pk=source.pk)).get()
-    feed = _newest_feed(source)
     push = source.last_push[0] if source.last_push else None
-    warnings = []
-    for warning in ((push.validation or {}).get("warnings") or []) if push else []:
-        warnings.append(warning.get("message") if isinstance(warning, dict) else str(warning))
-    return {"source": source, "feed": feed, "push": push, "warnings": warnings}
+    failure = failed_on = None
+    if push is not None and push.status in (PushStatus.FAILED, PushStatus.TIMED_OUT):
+        failure = sentences.push_failure(push, partner, linked=connection.is_linked)
+        failed_on = push.requested_on
+    warnings = [sentences.balance_gap(gap, source.currency)
+                for gap in statements.statement_gaps([p for p in source.delivered_pushes if p.statement_start_date])]
+    # A failed push's warnings are about lines that never arrived: the last good one's count.
+    if failure is not None:
+        push = source.delivered_pushes[0] if source.delivered_pushes else None
+    warnings += sentences.push_warnings(push, partner)
+    status = source.status
+    # The rows must not say Connected while nothing can reach Xero; an account whose feed
+    # stopped because the connection lost access waits for the company to connect again.
+    if not connection.is_linked and (status in MAPPED or source.disconnect_reason == DisconnectReason.CONNECTION_LOST):
+        status = "paused"
+    return {"source": source, "feed": _newest_feed(source), "status": status,
+            "delivered": source.delivered_pushes[0] if source.delivered_pushes else None,
+            "failure": failure, "failed_on": failed_on, "warnings": warnings}
 
 
+def _changes(company, rows) -> list[dict]:
+    """The last audit events as sentences that name the accounts."""
+    names = {r["source"].account_id: r["source"].account_name or _("Account ending %(digits)s") % {
+        "digits": (r["source"].account_number or r["source"].account_id)[-4:]} for r in rows}
+    return [{"event": e, "line": sentences.audit_line(e, names), "who": sentences.audit_actor(e)}
+            for e in company.audit_events.all()[:15]]
+
+
+@portal_view
 def manage(request, company_id):
     company = portal_company(request, company_id)
     connection = company.connections.first()
     if connection is None:
         return _redirect(request, reverse("portal:company", args=[company.pk]))
-    rows = [_feed_row(s) for s in _with_rows(connection.source_accounts.all())]
+    rows = [_feed_row(s, connection, company.partner) for s in _with_rows(connection.source_accounts.all())]
     return _render(request, "portal/manage.html", _context(
         company, connection=connection, rows=rows,
         pending=[r for r in rows if r["source"].status not in MAPPED],
-        changes=company.audit_events.all()[:15],
+        changes=_changes(company, rows),
+        back_url=_back_url(request, company, connection, status=200 if connection.is_linked else 403),
     ))
 
 
+@portal_view
 def feed_disconnect(request, company_id, source_id):
     """GET: confirm (the row asks inline with htmx, a page without). POST: disconnect."""
     company = portal_company(request, company_id)
     source = get_object_or_404(SourceAccount, pk=source_id, connection__company=company)
-    context = _context(company, connection=source.connection, row=_feed_row(source))
+    connection = source.connection
+    context = _context(company, connection=connection, row=_feed_row(source, connection, company.partner))
     if request.method == "GET":
         if request.htmx:
             return render(request, "portal/manage.html#confirm_row", context)
@@ -385,7 +599,7 @@ def feed_disconnect(request, company_id, source_id):
     except FAILURES as exc:
         note = failure_sentence(exc)
     if request.htmx:
-        context.update(row=_feed_row(source), note=note)
+        context.update(row=_feed_row(source, connection, company.partner), note=note)
         return render(request, "portal/manage.html#row", context)
     if note:
         messages.error(request, note)
@@ -393,3 +607,4 @@ def feed_disconnect(request, company_id, source_id):
         messages.success(request, _("%(account)s no longer sends transactions to Xero.")
                          % {"account": source.account_name or source.account_id})
     return redirect("portal:manage", company.pk)
+

@@ -1,10 +1,8 @@
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
 
 from .models import AuditEvent, Company, CompanyMembership, Partner, PartnerApiKey
 
@@ -25,8 +23,22 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "display_name", "support_email", "created"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["xero_start_url"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug"]}),
+        ("Portal branding", {"fields": ["display_name", "logo_url", "primary_colour", "support_email"]}),
+        ("Language and time", {"fields": ["default_language", "currency", "time_zone"]}),
+        ("Back to the partner", {"fields": ["return_url", "redirect_hosts"]}),
+        ("Starting at Xero", {"fields": ["start_url", "xero_start_url"],
+                              "description": "Register the Xero start URL with Xero for users who begin at "
+                                             "\"Add bank account\"; it sends them to the partner's start URL."}),
+    ]
     inlines = [ApiKeyInline]
     actions = ["issue_api_key"]
+
+    @admin.display(description="Xero start URL")
+    def xero_start_url(self, partner):
+        return partner.xero_start_url if partner.pk else "—"
 
     @admin.action(description="Create a new API key (shown once)")
     def issue_api_key(self, request, queryset):
@@ -61,18 +73,6 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 
-def recent_changes(company):
-    """The company's last 20 audit events, newest first, and a link to all of them."""
-    events = company.audit_events.all()[:20]
-    if not events:
-        return "—"
-    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>", (
-        (f"{e.created:%Y-%m-%d %H:%M:%S}", e.actor, e.subject, e.subject_id, e.action, e.detail) for e in events))
-    url = reverse("admin:tenants_auditevent_changelist") + f"?company__id__exact={company.pk}"
-    return format_html('<table><tr><th>When</th><th>Who</th><th>What</th><th>Change</th><th>Detail</th></tr>{}'
-                       '</table><p><a href="{}">All changes</a></p>', rows, url)
-
-
 class MembershipInline(admin.TabularInline):
     model = CompanyMembership
     extra = 0
@@ -88,17 +88,18 @@ class CompanyAdmin(admin.ModelAdmin):
     list_filter = ["partner"]
     list_select_related = ["partner"]
     search_fields = ["name", "id"]
-    readonly_fields = ["id", "created", "created_by_user_name", "recent_changes"]
+    readonly_fields = ["id", "created", "created_by_user_name"]
     inlines = [MembershipInline]
     sections: list = []
     prefetch: list = []
 
-    @admin.display(description="Recent changes")
-    def recent_changes(self, company):
-        return recent_changes(company)
-
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), *self.sections]
+
+    def get_fields(self, request, obj=None):
+        # The sections come last, after the company's own fields.
+        fields = [f for f in super().get_fields(request, obj) if f not in self.sections]
+        return [*fields, *self.sections]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(*self.prefetch)
@@ -145,13 +146,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyRecordAdmin(ReadOnlyAdmin):
+    """A record staff may neither edit nor delete: what happened stays on file."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyRecordAdmin):
     list_display = ["created", "company", "actor_kind", "actor", "subject", "subject_id", "action"]
     list_filter = ["actor_kind", "subject", "created"]
     search_fields = ["company__name", "subject_id", "actor", "action"]
     list_select_related = ["company"]
     date_hierarchy = "created"
-
-    def has_delete_permission(self, request, obj=None):
-        return False

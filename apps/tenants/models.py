@@ -2,12 +2,16 @@
 companies (their SMB customers) each partner creates."""
 
 import hashlib
+import re
 import secrets
 import uuid
+import zoneinfo
 from datetime import timedelta
 from functools import cache
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models
 from django.utils import timezone
@@ -20,6 +24,17 @@ from apps.core.urls import page_url
 API_KEY_PREFIX = "bfk_"
 # last_used_at is written at most this often, so authentication is not a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Codat's reserved redirect parameters; any other {name} is a custom parameter carried
+# from the linkUrl's query string.
+REDIRECT_PARAMETERS = ("companyId", "connectionId", "statusCode", "errorMessage")
+_PLACEHOLDER = re.compile(r"{([A-Za-z0-9_]+)}")
+# The English date formats of a partner's portal follow its home currency.
+ENGLISH_BY_CURRENCY = {"GBP": "en-gb", "AUD": "en-au", "NZD": "en-nz", "EUR": "en-ie"}
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value} is not an IANA time zone such as Europe/London.")
 
 
 class Partner(models.Model):
@@ -35,8 +50,25 @@ class Partner(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")],
     )
     support_email = models.EmailField(blank=True)
-    return_url = models.URLField(blank=True, help_text="Where the SMB user goes back to after mapping accounts.")
+    return_url = models.URLField(
+        max_length=1000, blank=True,
+        help_text="Where the SMB user goes back to when they finish or cancel: a template that may use Codat's "
+                  "{companyId}, {connectionId}, {statusCode} (200 done, 403 cancelled, 500 error), {errorMessage} "
+                  "and any {name} passed as ?name=value on the linkUrl.")
+    redirect_hosts = models.CharField(
+        max_length=500, blank=True,
+        help_text="Hosts the redirect may lead to, comma-separated (blank: the return URL's own host only).")
+    start_url = models.URLField(
+        max_length=1000, blank=True,
+        help_text="The partner's own sign-in page, for users who start at Xero's \"Add bank account\": they sign "
+                  "in there and come back through a linkUrl.")
     default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    currency = models.CharField(
+        max_length=3, blank=True,
+        help_text="The partner's home currency (ISO 4217): the portal's English date format follows it "
+                  "(GBP: en-GB, AUD: en-AU; blank: en-US).")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone],
+                                 help_text="The portal shows dates and times in this IANA time zone.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,6 +85,37 @@ class Partner(models.Model):
     @property
     def brand_name(self):
         return self.display_name or self.name
+
+    @property
+    def english_variant(self) -> str:
+        """The English the portal speaks to this partner's customers, for its date formats."""
+        return ENGLISH_BY_CURRENCY.get(self.currency.upper(), "en")
+
+    @property
+    def xero_start_url(self) -> str:
+        """The page to register with Xero as this partner's start URL (Xero's "Add bank
+        account" sends users there; it sends them on to start_url)."""
+        return page_url("start", self.slug)
+
+    def redirect_for(self, *, company_id, connection_id=None, status_code: int, error_message: str = "",
+                     custom: dict | None = None) -> str:
+        """The return URL with Codat's reserved parameters and the linkUrl's custom ones filled in
+        (each URL-encoded), or "" when there is none or it would lead to a host not allowed."""
+        if not self.return_url:
+            return ""
+        values = {**(custom or {}), "companyId": company_id, "connectionId": connection_id or "",
+                  "statusCode": status_code, "errorMessage": error_message}
+        url = _PLACEHOLDER.sub(lambda m: quote(str(values.get(m.group(1), "")), safe=""), self.return_url)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or (parts.hostname or "") not in self.allowed_redirect_hosts():
+            return ""
+        return url
+
+    def allowed_redirect_hosts(self) -> set[str]:
+        hosts = {h.strip().lower() for h in self.redirect_hosts.split(",") if h.strip()}
+        if not hosts and "{" not in urlsplit(self.return_url).netloc:
+            hosts = {(urlsplit(self.return_url).hostname or "").lower()}
+        return hosts
 
     # DRF treats request.user as "who is calling"; a partner always is.
     is_authenticated = True

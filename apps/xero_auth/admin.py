@@ -3,9 +3,12 @@ and the refresh own are read-only, so an edit here cannot put a connection in a 
 Xero does not know about. Refresh and revoke go through the same services as the API."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from apps.core.refusals import Refused
 from apps.tenants.admin import extend_company_admin
+from apps.tenants.audit import audit_record
 
 from . import client, connections, tokens
 from .models import XeroConnection
@@ -35,10 +38,20 @@ class XeroConnectionAdmin(admin.ModelAdmin):
             except (Refused, client.XeroError) as exc:
                 messages.error(request, f"{connection}: {exc}")
             else:
+                audit_record(company=str(connection.company_id), subject="connection", subject_id=connection.pk,
+                             action="token refreshed", detail="refreshed by staff from admin")
                 messages.success(request, f"{connection}: token refreshed.")
 
-    @admin.action(description="Revoke (unlink; the company can connect again)")
+    @admin.action(description="Revoke (unlink; the company can connect again)…")
     def revoke(self, request, queryset):
+        """Asks first, on a page of its own (as Django's delete does): revoking stops every
+        feed of the company until it connects Xero again."""
+        if request.POST.get("post") != "yes":
+            return TemplateResponse(request, "admin/xero_auth/xeroconnection/revoke_confirmation.html", {
+                **self.admin_site.each_context(request), "title": "Revoke Xero access?",
+                "connections": queryset.select_related("company"), "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            })
         for connection in queryset:
             try:
                 connections.connection_unlink(connection=connection)

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class XeroAuthConfig(AppConfig):
     name = "apps.xero_auth"
     label = "xero_auth"
+    verbose_name = "Xero connections"
 
     def ready(self):
         # Tenants sits below and imports nothing of this app: it is told here what a

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.locks import locked_row
 from apps.core.refusals import Refused
@@ -16,6 +17,7 @@ from apps.tenants.models import Company, Partner
 
 from . import client, signals
 from .models import LINK_LIFETIME, LINK_SALT, ConnectionStatus, XeroConnection
+from .ratelimit import xero_slot
 from .refusals import (
     LINK_INVALID,
     ORG_LINKED_ELSEWHERE,
@@ -54,44 +56,61 @@ def connection_create(*, company: Company) -> XeroConnection:
     return connection
 
 
+def _taken_elsewhere(connection: XeroConnection, tenant_ids):
+    """Connections of the partner's other companies that hold one of these organisations."""
+    return (XeroConnection.objects.filter(
+        company__partner_id=connection.company.partner_id, tenant_id__in=list(tenant_ids),
+        status__in=[ConnectionStatus.LINKED, ConnectionStatus.DEAUTHORIZED],
+    ).exclude(pk=connection.pk))
+
+
 @transaction.atomic
 def connection_link(*, connection: XeroConnection, organisation: client.Tenant) -> XeroConnection:
     """Link the connection to one consented organisation; refuse an organisation that
     another company of the same partner already uses."""
     # Serialise links per partner, so two companies cannot take one organisation at once.
     Partner.objects.select_for_update().filter(pk=connection.company.partner_id).first()
-    other = (
-        XeroConnection.objects.filter(
-            company__partner_id=connection.company.partner_id,
-            tenant_id=organisation.tenant_id,
-            status__in=[ConnectionStatus.LINKED, ConnectionStatus.DEAUTHORIZED],
-        )
-        .exclude(pk=connection.pk)
-        .select_related("company")
-        .first()
-    )
-    if other is not None:
-        raise OrganisationTaken(ORG_LINKED_ELSEWHERE.format(org=organisation.tenant_name, company=other.company))
+    if _taken_elsewhere(connection, [organisation.tenant_id]).exists():
+        raise OrganisationTaken(ORG_LINKED_ELSEWHERE.format(org=organisation.tenant_name))
     connection.mark_linked(tenant_id=organisation.tenant_id, tenant_name=organisation.tenant_name,
                            xero_connection_id=organisation.id)
     _audit(connection, "linked", f"to Xero organisation {connection.tenant_name}")
     return connection
 
 
-def link_consume(*, token: str) -> XeroConnection:
-    """Check a portal link (signed, at most 24 hours old, not used before) and use it up."""
+def link_open(*, token: str) -> tuple[XeroConnection, str]:
+    """Check a portal link (signed, at most 24 hours old, the connection's current one)
+    without using it up, and return its connection and nonce. Opening a link is a GET, as
+    an e-mail scanner's is: the link stays usable until the visitor takes a first step
+    (link_consume), as Codat Link's does."""
     try:
         payload = signing.loads(token, salt=LINK_SALT, max_age=LINK_LIFETIME)
     except signing.BadSignature:
         raise LinkInvalid(LINK_INVALID.format(partner="your bank"))
+    connection = (XeroConnection.objects.select_related("company__partner")
+                  .filter(pk=payload.get("c")).first())
+    nonce = payload.get("n", "")
+    if connection is None or not _link_current(connection, nonce):
+        partner = connection.company.partner.brand_name if connection else "your bank"
+        raise LinkInvalid(LINK_INVALID.format(partner=partner))
+    return connection, nonce
+
+
+def link_consume(*, connection_id, nonce: str) -> bool:
+    """Use up the link a visitor came in by, at their first step (a POST). True when it
+    was still the connection's current link (the next one is issued now); False when
+    another browser used it first, or it expired or was replaced meanwhile."""
     with transaction.atomic():
-        connection = (XeroConnection.objects.select_for_update().select_related("company__partner")
-                      .filter(pk=payload.get("c")).first())
-        if connection is None or not secrets.compare_digest(connection.link_nonce, payload.get("n", "")):
-            partner = connection.company.partner.brand_name if connection else "your bank"
-            raise LinkInvalid(LINK_INVALID.format(partner=partner))
+        connection = XeroConnection.objects.select_for_update().filter(pk=connection_id).first()
+        if connection is None or not _link_current(connection, nonce):
+            return False
         connection.rotate_link()
-    return connection
+    return True
+
+
+def _link_current(connection: XeroConnection, nonce: str) -> bool:
+    return (bool(nonce) and secrets.compare_digest(connection.link_nonce, nonce)
+            and connection.link_issued_at is not None and timezone.now() - connection.link_issued_at < LINK_LIFETIME)
 
 
 def _revoke_at_xero(connection):
@@ -158,6 +177,35 @@ def connection_check(*, connection: XeroConnection) -> bool:
     connection_lost(connection, client.XeroForbidden(DISCONNECTED_IN_XERO, status=403,
                                                      problems=[client.XeroProblem(detail=DISCONNECTED_IN_XERO)]))
     return False
+
+
+@dataclass(frozen=True)
+class OrganisationChoice:
+    """A consented organisation as the pick step shows it: its base currency ("" when Xero
+    did not say) and whether another company of the same partner already uses it."""
+
+    organisation: client.Tenant
+    base_currency: str
+    taken: bool
+
+
+def organisation_choices(*, connection: XeroConnection, organisations: list[client.Tenant]) -> list[OrganisationChoice]:
+    """Each organisation the user consented to, with its base currency (one call to Xero
+    each, inside that organisation's rate limit) and whether it is taken (connection_link
+    would refuse it). Called right after the callback stored the consent's fresh tokens."""
+    taken = {str(t) for t in _taken_elsewhere(connection, [o.tenant_id for o in organisations])
+             .values_list("tenant_id", flat=True)}
+    choices = []
+    for organisation in organisations:
+        try:
+            with xero_slot(organisation.tenant_id):
+                currency = client.get_organisation(access_token=connection.access_token,
+                                                   tenant_id=organisation.tenant_id).base_currency
+        except client.XeroError as exc:
+            logger.info("Base currency of %s not read: %s", organisation.tenant_id, exc)
+            currency = ""
+        choices.append(OrganisationChoice(organisation, currency, str(organisation.tenant_id) in taken))
+    return choices
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from apps.core.urls import page_url
 
 from . import client
 from .models import ConnectionStatus, XeroConnection
-from .refusals import OAUTH_EXPIRED, OAuthFailed
+from .refusals import OAUTH_CANCELLED, OAUTH_EXPIRED, OAUTH_NO_ORGANISATION, OAUTH_XERO_ERROR, OAuthFailed
 from .tokens import token_refresh
 
 logger = logging.getLogger(__name__)
@@ -46,21 +46,23 @@ def oauth_callback(*, session, params) -> tuple[XeroConnection, list[client.Tena
     if connection is None:  # deleted by the partner while the user was at Xero
         raise OAuthFailed(OAUTH_EXPIRED)
     if params.get("error"):
-        reason = "you cancelled" if params["error"] == "access_denied" else params.get("error_description") or \
-            params["error"]
-        raise OAuthFailed(f"Xero was not connected: {reason}.")
+        cancelled = params["error"] == "access_denied"
+        reason = "you cancelled" if cancelled else params.get("error_description") or params["error"]
+        raise OAuthFailed(f"Xero was not connected: {reason}.", kind=OAUTH_CANCELLED if cancelled else OAUTH_XERO_ERROR,
+                          detail="" if cancelled else reason)
     if not params.get("code"):
-        raise OAuthFailed("Xero did not return an authorisation code. Please connect again.")
+        raise OAuthFailed("Xero did not return an authorisation code. Please connect again.", kind=OAUTH_XERO_ERROR)
     try:
         tokens = client.exchange_code(code=params["code"], code_verifier=pending["verifier"],
                                       redirect_uri=_redirect_uri())
         organisations = [t for t in client.list_connections(access_token=tokens.access_token) if t.is_organisation]
     except client.XeroError as exc:
-        raise OAuthFailed(f"Xero could not complete the connection ({exc}). Please try again.")
+        raise OAuthFailed(f"Xero could not complete the connection ({exc}). Please try again.", kind=OAUTH_XERO_ERROR)
     connection.store_tokens(tokens)
     connection.save()
     if not organisations:
-        raise OAuthFailed("No Xero organisation was chosen. Please connect again and pick one.")
+        raise OAuthFailed("No Xero organisation was chosen. Please connect again and pick one.",
+                          kind=OAUTH_NO_ORGANISATION)
     return connection, organisations
 
 

@@ -2,7 +2,8 @@
 
 from apps.core.refusals import Refused, item
 
-ORG_LINKED_ELSEWHERE = "The Xero organisation “{org}” is already connected to another company ({company})."
+# Never names the other company: it is another customer of the same partner.
+ORG_LINKED_ELSEWHERE = "The Xero organisation “{org}” is already connected to another company."
 OAUTH_EXPIRED = "This sign-in to Xero expired or did not start here. Please connect again."
 CONNECTION_NOT_LINKED = "The connection is {status}: the company must connect Xero again from the portal."
 LINK_INVALID = "This link has expired or has already been used. Ask {partner} for a new one, or sign in."
@@ -32,8 +33,20 @@ class OrganisationTaken(ConnectionRefused):
     pass
 
 
+# Why the OAuth dance did not end in tokens, for the portal's sentences.
+OAUTH_EXPIRED_KIND = "expired"
+OAUTH_CANCELLED = "cancelled"
+OAUTH_XERO_ERROR = "xero_error"
+OAUTH_NO_ORGANISATION = "no_organisation"
+
+
 class OAuthFailed(ConnectionRefused):
-    pass
+    """The OAuth dance failed: `kind` says how, `detail` holds Xero's own words if any."""
+
+    def __init__(self, message, *, kind=OAUTH_EXPIRED_KIND, detail="", **kwargs):
+        super().__init__(message, **kwargs)
+        self.kind = kind
+        self.detail = detail
 
 
 class LinkInvalid(ConnectionRefused):

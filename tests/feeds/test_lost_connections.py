@@ -4,10 +4,12 @@ the relay's daily check finds it without a push; a feed Xero no longer has disco
 source account; the accounts of a lost connection stop reading as connected, and map
 again once the company reconnects."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import requests
+from django.utils import timezone
 
 from apps.feeds.models import DisconnectReason, FeedConnection, SourceAccount
 from apps.webhooks import relay
@@ -133,7 +135,10 @@ def test_after_unlinking_and_linking_again_the_account_maps_again(partner_a, con
     assert old_feed.left_at_xero
 
     link(XeroConnection.objects.get(pk=connection.pk))
-    mapped = partner_a.post(mapping_url(connection), {"sourceAccountId": "acc-1"}, format="json")
+    # From before the batch's lines (a feed sends nothing dated before its start).
+    start = (timezone.now() - timedelta(days=30)).date().isoformat()
+    mapped = partner_a.post(mapping_url(connection), {"sourceAccountId": "acc-1", "feedStartDate": start},
+                            format="json")
     assert mapped.status_code == 200, mapped.json()
     assert mapped.json()["status"] == "connected"
     assert not FeedConnection.objects.get(pk=old_feed.pk).left_at_xero

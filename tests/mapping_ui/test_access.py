@@ -44,7 +44,22 @@ def test_a_feed_of_another_company_under_my_company_is_a_404(visitor, company, o
 
 
 @pytest.mark.parametrize("name", COMPANY_PAGES)
-def test_an_anonymous_browser_gets_404(client, company, name):
+def test_a_browser_without_a_session_is_asked_to_sign_in_and_comes_back(client, company, name):
+    url = reverse(f"portal:{name}", args=[company.pk])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={url}"
+
+
+def test_the_sign_in_redirect_does_not_tell_a_company_from_a_made_up_id(client, company):
+    made_up = reverse("portal:company", args=["6b1a9b9e-0000-4c33-9d41-0a4a1b2c3d99"])
+    real = reverse("portal:company", args=[company.pk])
+    assert client.get(made_up).status_code == client.get(real).status_code == 302
+
+
+@pytest.mark.parametrize("name", COMPANY_PAGES)
+def test_a_signed_in_user_who_is_not_a_member_gets_404(client, company, name):
+    client.force_login(UserFactory())
     assert client.get(reverse(f"portal:{name}", args=[company.pk])).status_code == 404
 
 

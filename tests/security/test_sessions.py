@@ -32,7 +32,9 @@ def test_opening_a_portal_link_gives_the_browser_a_new_session_key(company, conn
 
     attacker = Client()
     attacker.cookies[settings.SESSION_COOKIE_NAME] = planted
-    assert attacker.get(reverse("portal:company", args=[company.pk])).status_code == 404
+    # The planted key names no session any more: the attacker is sent to sign in.
+    refused = attacker.get(reverse("portal:company", args=[company.pk]))
+    assert refused.status_code == 302 and refused["Location"].startswith(reverse("account_login"))
 
 
 def test_the_new_session_keeps_the_companies_the_browser_had(company, connection, other_company):

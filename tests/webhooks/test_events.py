@@ -33,7 +33,10 @@ def test_every_event_type_arrives_signed_and_in_codats_shape(partner_a, consumer
                                    format="json").json()["id"]
     connection = link(XeroConnection.objects.get(pk=connection_id))
     create_account(partner_a, connection, id="acc-1")
-    mapped = partner_a.post(mapping_url(connection), {"sourceAccountId": "acc-1"}, format="json")
+    # The feed starts before the batches' lines (nothing dated before it is sent).
+    start = (timezone.now() - timedelta(days=30)).date().isoformat()
+    mapped = partner_a.post(mapping_url(connection), {"sourceAccountId": "acc-1", "feedStartDate": start},
+                            format="json")
     assert mapped.json()["status"] == "connected", mapped.json()
     account = connection.source_accounts.get(account_id="acc-1")
 

@@ -4,6 +4,7 @@ owns, and can refresh or revoke a connection through the services."""
 import pytest
 from django.contrib.auth import get_user_model
 
+from apps.tenants.models import AuditEvent
 from apps.xero_auth.models import ConnectionStatus, XeroConnection
 from tests.xero_helpers import grant as grant_of
 from tests.xero_helpers import portal_app, sandbox_grant
@@ -51,13 +52,29 @@ def test_staff_refresh_a_token_now(staff, linked_connection):
 
     assert "token refreshed" in response.content.decode()
     assert portal_app()["refreshCount"] == refreshes + 1
+    event = AuditEvent.objects.get(action="token refreshed")
+    assert (event.actor_kind, event.actor, event.subject_id) == ("staff", "staff", str(linked_connection.pk))
     assert XeroConnection.objects.get(pk=linked_connection.pk).access_token != linked_connection.access_token
+
+
+def test_revoking_asks_first_on_a_page_of_its_own(staff, linked_connection):
+    grant = sandbox_grant(linked_connection)
+
+    response = staff.post(CHANGELIST, {"action": "revoke", "_selected_action": [linked_connection.pk]})
+
+    assert response.status_code == 200
+    assert "Revoke Xero access?" in response.content.decode()
+    assert 'name="post" value="yes"' in response.content.decode()
+    assert not grant_of(grant["id"])["revoked"]
+    assert XeroConnection.objects.get(pk=linked_connection.pk).status == ConnectionStatus.LINKED
 
 
 def test_staff_revoke_a_connection_at_xero(staff, linked_connection):
     grant = sandbox_grant(linked_connection)
 
-    response = staff.post(CHANGELIST, {"action": "revoke", "_selected_action": [linked_connection.pk]}, follow=True)
+    # Confirmed on the revoke page ("post": "yes"), as Django's delete confirmation posts.
+    response = staff.post(CHANGELIST, {"action": "revoke", "_selected_action": [linked_connection.pk], "post": "yes"},
+                          follow=True)
 
     assert "revoked at Xero and unlinked" in response.content.decode()
     assert grant_of(grant["id"])["revoked"]
@@ -66,7 +83,7 @@ def test_staff_revoke_a_connection_at_xero(staff, linked_connection):
 
 
 def test_refreshing_an_unlinked_connection_says_why_it_cannot(staff, linked_connection):
-    staff.post(CHANGELIST, {"action": "revoke", "_selected_action": [linked_connection.pk]})
+    staff.post(CHANGELIST, {"action": "revoke", "_selected_action": [linked_connection.pk], "post": "yes"})
 
     response = staff.post(CHANGELIST, {"action": "refresh_token_now", "_selected_action": [linked_connection.pk]},
                           follow=True)

@@ -124,9 +124,13 @@ def test_the_portal_refuses_an_organisation_already_linked_to_another_company(sa
 
     consent(browser, tenants=[UK])
 
-    assert browser.page.url.endswith(f"/portal/companies/{company.id}/")
-    assert "The Xero organisation “Demo Company (UK)” is already connected to another company (First Co)." \
-        in browser.text()
+    # The pick page names the organisation, says why it can't be used and offers the way
+    # forward, without naming the other customer's company.
+    assert browser.page.url.endswith(f"/portal/companies/{company.id}/xero/organisation")
+    assert "Demo Company (UK)" in browser.text()
+    assert "This Xero organisation is already connected to another company's bank feeds" in browser.text()
+    assert "Choose in Xero again" in browser.text()
+    assert "First Co" not in browser.page.text
     assert XeroConnection.objects.get(pk=created["id"]).status == ConnectionStatus.PENDING_AUTH
     # The consent that will not be used is given back at Xero and forgotten here.
     refused = XeroConnection.objects.get(pk=created["id"])

@@ -43,7 +43,11 @@ class Command(BaseCommand):
                 "primary_colour": "#0f766e",
                 "logo_url": "/static/demo-bank-logo.svg",
                 "support_email": "support@demo-bank.example",
-                "return_url": f"{settings.SITE_URL}/portal/",
+                # Back to the "bank's app" (the portal's home stands in), with Codat's parameters.
+                "return_url": f"{settings.SITE_URL}/portal/?companyId={{companyId}}&statusCode={{statusCode}}",
+                "start_url": f"{settings.SITE_URL}/portal/accounts/login/",
+                "currency": "GBP",
+                "time_zone": "Europe/London",
             },
         )
         for key in partner.api_keys.filter(name="demo", revoked_at__isnull=True):

@@ -1,7 +1,8 @@
-"""Serve the demo and make it ready to push: start the threaded dev server, then (once
-it answers, since the sandbox lives in it) link a second demo company to the sandbox's
-AU organisation over real HTTP, map one account, and print the URLs, logins, API key
-and a curl line that pushes transactions."""
+"""Serve the demo and make it ready to push: start the threaded dev server on SITE_URL's
+port (its log goes to var/demo-server.log, so the summary stays on screen), then (once it
+answers, since the sandbox lives in it) link a second demo company to the sandbox's AU
+organisation over real HTTP, map one account, and print the URLs, logins, API key and a
+curl line that pushes transactions. The UK organisation stays free for the printed link."""
 
 import io
 import json
@@ -25,6 +26,7 @@ from apps.tenants.models import Company, Partner
 from apps.xero_auth import connections, oauth
 
 AU_ORGANISATION = "Demo Company (AU)"
+UK_ORGANISATION = "Demo Company (UK)"
 
 
 def _wait_for(url, seconds=60):
@@ -58,8 +60,9 @@ def _ready_company(partner):
             connection=connection, api_version="v2", account_id="bakery-current", account_name="Bakery Everyday",
             account_type="checking", account_number="06201234", currency="AUD", balance=Decimal("800.00"))
     if account.status != "connected":
+        # A week back, so the printed push (dated two hours ago) is never before it.
         mapping_create(connection=connection, source_account_id=account.account_id, target_account_id=None,
-                       feed_start_date=None)
+                       feed_start_date=timezone.localdate() - timedelta(days=7))
     account.refresh_from_db()
     return connection, account
 
@@ -75,13 +78,21 @@ def _tenant_id(name):
     return match.group(1)
 
 
+def _start(name: str, *args: str) -> subprocess.Popen:
+    """A manage.py command in its own process, its output in var/<name>.log."""
+    log = open(settings.BASE_DIR / "var" / f"{name}.log", "ab")  # noqa: SIM115 - open while the process runs
+    return subprocess.Popen([sys.executable, "manage.py", *args], stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+
 class Command(BaseCommand):
-    help = "Run the demo server on 127.0.0.1:8000 and print how to use it."
+    help = "Run the demo server on SITE_URL's port (8000 by default) and print how to use it."
 
     def handle(self, *args, **options):
-        server = subprocess.Popen([sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"])  # noqa: S603
+        port = urlsplit(settings.SITE_URL).port or 8000
+        (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+        server = _start("demo-server", "runserver", f"127.0.0.1:{port}", "--noreload")
         # One webhook relay: the demo's SQLite has no row locks for a second.
-        relay = subprocess.Popen([sys.executable, "manage.py", "deliver_webhooks"])  # noqa: S603
+        relay = _start("demo-relay", "deliver_webhooks")
         try:
             _wait_for(f"{settings.SITE_URL}/healthz")
             self._print_summary()
@@ -118,8 +129,10 @@ class Command(BaseCommand):
 ==============================================================================
  Bank feeds portal demo — everything is served on {site}
 
- Portal link for Demo Coffee Roasters (single use, 24 h; connect Xero and map):
+ Portal link for Demo Coffee Roasters (24 h, until its first step; connect Xero, choose
+ {UK_ORGANISATION} — {AU_ORGANISATION} is Demo Bakery's already — and map):
    {pending.link_url()}
+ Start page to register with Xero   {partner.xero_start_url}
  Portal sign-in      {site}/portal/        {"smb@demo.example"} / demo-password-123
  Admin (staff)       {site}/admin/         staff / staff-password-123
  Partner API         {site}/api/           docs: {site}/api/docs/
@@ -132,6 +145,9 @@ class Command(BaseCommand):
    curl -s -u '{raw_key}:' {site}/api/companies
  Push three transactions to Demo Bakery (AU), already connected to Xero:
    {push_line}
+
+ E-mails (password reset) are printed in the server log; the log:
+   tail -f var/demo-server.log
 ==============================================================================
 """)
         self.stdout.flush()
