@@ -14,7 +14,6 @@ import copy
 import itertools
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -35,10 +34,11 @@ from apps.feeds.models import SourceAccount
 from apps.xero_auth import connections
 from tests.factories import CompanyFactory
 from tests.feeds.push_support import batch, push_url
+from tests.shared_specs import SPECS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CODAT_SPEC = Path("/work/shared/specs/codat/Codat-Bank-Feeds.json")
+CODAT_SPEC = SPECS / "codat" / "Codat-Bank-Feeds.json"
 SEED = 20251201
 EXAMPLES_PER_OPERATION = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

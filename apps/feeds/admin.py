@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.refusals import Refused
-from apps.tenants.admin import LargeTablePaginator, ReadOnlyRecordAdmin, extend_company_admin
+from apps.tenants.admin import LargeTablePaginator, ReadOnlyInline, ReadOnlyRecordAdmin, extend_company_admin
 from apps.tenants.audit import audit_record
 from apps.xero_auth.client import XeroError
 
@@ -17,16 +17,10 @@ from . import push, selectors, source_accounts
 from .models import BankTransaction, FeedConnection, PushOperation, PushStatus, SourceAccount, SourceAccountStatus
 
 
-class FeedConnectionInline(admin.TabularInline):
+class FeedConnectionInline(ReadOnlyInline):
     model = FeedConnection
-    extra = 0
-    can_delete = False
     fields = ["status", "target_account_name", "target_account_id", "xero_feed_connection_id", "feed_start_date",
               "error", "created", "connected_at", "disconnected_at", "left_at_xero"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SourceAccount)
@@ -66,16 +60,10 @@ class FeedConnectionAdmin(admin.ModelAdmin):
         return False
 
 
-class TransactionInline(admin.TabularInline):
+class TransactionInline(ReadOnlyInline):
     model = BankTransaction
-    extra = 0
-    can_delete = False
     fields = ["transaction_id", "date", "amount", "balance", "counterparty", "description"]
-    readonly_fields = fields
     max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 # How a push failed, told apart for staff: refused by our rules before anything reached

@@ -7,15 +7,22 @@ from django.utils.functional import cached_property
 from .models import AuditEvent, Company, CompanyMembership, Partner, PartnerApiKey
 
 
-class ApiKeyInline(admin.TabularInline):
-    model = PartnerApiKey
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on their parent's page as they are: nothing added, changed or deleted here."""
+
     extra = 0
     can_delete = False
-    fields = ["name", "prefix", "created", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ApiKeyInline(ReadOnlyInline):
+    model = PartnerApiKey
+    fields = ["name", "prefix", "created", "last_used_at", "revoked_at"]
 
 
 @admin.register(Partner)

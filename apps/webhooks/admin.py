@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.tenants.admin import ReadOnlyInline
+
 from . import consumers
 from .models import Attempt, Delivery, WebhookConsumer
 from .urlpolicy import UrlRefused, check_url
@@ -63,15 +65,9 @@ class WebhookConsumerAdmin(admin.ModelAdmin):
         messages.success(request, f"Enabled {queryset.count()} consumer(s).")
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyInline):
     model = Attempt
-    extra = 0
-    can_delete = False
     fields = ["at", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)

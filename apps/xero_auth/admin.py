@@ -7,7 +7,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from apps.core.refusals import Refused
-from apps.tenants.admin import extend_company_admin
+from apps.tenants.admin import ReadOnlyInline, extend_company_admin
 from apps.tenants.audit import audit_record
 
 from . import client, connections, tokens
@@ -61,18 +61,12 @@ class XeroConnectionAdmin(admin.ModelAdmin):
                 messages.success(request, f"{connection}: revoked at Xero and unlinked.")
 
 
-class ConnectionInline(admin.TabularInline):
+class ConnectionInline(ReadOnlyInline):
     """A company's connections, on the company page."""
 
     model = XeroConnection
-    extra = 0
-    can_delete = False
     fields = ["id", "status", "tenant_name", "linked_at", "created"]
-    readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 extend_company_admin(inlines=[ConnectionInline])

@@ -2,16 +2,16 @@
 settings allow) and check what arrives against Codat's own specs."""
 
 import json
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests import shared_specs
+
 # shared/ lies beside the checkout (or beside the folder of worktrees).
-SPECS = next(p / "shared" / "specs" / "codat" for p in Path(__file__).resolve().parents
-             if (p / "shared" / "specs" / "codat").exists())
+SPECS = shared_specs.SPECS / "codat"
 
 
 def _or_null(node):

@@ -5,14 +5,15 @@ import base64
 import copy
 import hashlib
 import secrets
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.management import call_command
 
-SPECS = Path("/work/shared/specs/xero")
+from tests import shared_specs
+
+SPECS = shared_specs.SPECS / "xero"
 REDIRECT = "https://app.example.test/callback"
 UK = "Demo Company (UK)"
 AU = "Demo Company (AU)"
