@@ -214,6 +214,10 @@ class PushOperation(models.Model):
             # from the top of an index however long the history is.
             models.Index(fields=["company", "-requested_on"], name="push_company_recent_idx"),
             models.Index(fields=["source_account", "-requested_on"], name="push_account_recent_idx"),
+            # The Pending ones of an account (what a push settles first) and the sweep's:
+            # a few rows at any time, however many pushes the account has had.
+            models.Index(fields=["connection", "account_id", "requested_on"], condition=Q(status="Pending"),
+                         name="push_pending_idx"),
         ]
 
     def __str__(self):

@@ -22,7 +22,10 @@ statement follows its balance) and by the relay's sweep, each time with one call
 Xero at most: delivered makes it Success; rejected makes it Failed and hands its
 transactions back, so the batch can be sent again; its timeoutInMinutes passed without
 a final answer makes it TimedOut. The push itself does not ask straight away: against
-Xero the answer is still pending moments after the post.
+Xero the answer is still pending moments after the post. For the same reason the next
+push asks only about the last statement (the balance chain follows it) and not if Xero
+answered for it within SETTLE_RECHECK, unless the batch holds transactions Xero took
+(a resend: their statement may have been rejected); older ones are the sweep's.
 
 An operation whose worker died between storing it and recording Xero's answer (an
 orphan: Pending, nothing recorded, its account lock free) is finished the same way: its
@@ -153,11 +156,13 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
     or Refused (503) while another push to the account runs too long."""
     try:
         with account_lock(connection.pk, account_id) as lease:
-            # The account's earlier pushes first: this statement's balance follows theirs,
-            # and one whose worker died is finished before this one is compared with it.
-            _settle_account(connection, account_id, lease)
             # Read under the lock: the push before this one moved the account's balance.
             source_account = _account_with_feed(connection, account_id)
+            # The account's earlier pushes first: this statement's balance follows theirs,
+            # and one whose worker died is finished before this one is compared with it.
+            if source_account is not None and source_account.settle_first and _settle_account(
+                    connection, account_id, lease, before_push=True):
+                source_account = _account_with_feed(connection, account_id)
             errors = list(checked.errors)
             if body_account_id != account_id:
                 errors.insert(0, rule_item("accountId", ACCOUNT_MISMATCH.format(body=body_account_id,
@@ -179,19 +184,27 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
         raise Refused(ACCOUNT_BUSY.format(id=account_id), status=503, can_be_retried=True, retry_after=5)
 
 
-# Written out: compiling it with the ORM (a subquery annotation) cost ~0.8 ms of CPU on
+# Written out: compiling it with the ORM (subquery annotations) cost ~0.8 ms of CPU on
 # every push, ten times running it.
 _ACCOUNT_WITH_FEED_SQL = (
     "SELECT a.*, (SELECT f.xero_feed_connection_id FROM feeds_feedconnection f WHERE f.source_account_id = a.id "
-    "AND f.status = %s ORDER BY f.created DESC LIMIT 1) AS xero_feed_connection_id "
-    "FROM feeds_sourceaccount a WHERE a.connection_id = %s AND a.account_id = %s")
+    "AND f.status = %(connected)s ORDER BY f.created DESC LIMIT 1) AS xero_feed_connection_id, "
+    "(EXISTS (SELECT 1 FROM feeds_pushoperation p WHERE p.connection_id = a.connection_id "
+    "AND p.account_id = a.account_id AND p.status = %(pending)s AND p.xero_statement_id IS NULL) "
+    "OR COALESCE((SELECT COALESCE(p.checked_at, p.requested_on) < %(answered_before)s FROM feeds_pushoperation p "
+    "WHERE p.connection_id = a.connection_id AND p.account_id = a.account_id AND p.status = %(pending)s "
+    "AND p.xero_statement_id IS NOT NULL ORDER BY p.requested_on DESC LIMIT 1), FALSE)) AS settle_first "
+    "FROM feeds_sourceaccount a WHERE a.connection_id = %(connection)s AND a.account_id = %(account)s")
 
 
 def _account_with_feed(connection, account_id):
     """The source account, with its connected feed's Xero id as `xero_feed_connection_id`
-    (None without one), in one query."""
+    (None without one) and whether a push must settle the account's Pending operations
+    first as `settle_first` (_settle_account, before_push), in one query."""
     db = connections[SourceAccount.objects.db]
-    params = [FeedStatus.CONNECTED.value, XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), account_id]
+    params = {"connected": FeedStatus.CONNECTED.value, "pending": PushStatus.PENDING.value,
+              "answered_before": db.ops.adapt_datetimefield_value(timezone.now() - SETTLE_RECHECK),
+              "connection": XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), "account": account_id}
     account = next(iter(SourceAccount.objects.raw(_ACCOUNT_WITH_FEED_SQL, params)), None)
     if account is not None and account.xero_feed_connection_id is not None:
         account.xero_feed_connection_id = uuid.UUID(str(account.xero_feed_connection_id))  # SQLite: hex text
@@ -208,6 +221,12 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
         return PushOperation.record_nothing_to_send(**common, warnings=warnings, timeout_in_minutes=timeout_in_minutes)
     ids = [t.id for t in transactions]
     delivered = store.delivered_ids(source_account, ids)
+    if delivered and _settle_account(connection, source_account.account_id, lease):
+        # Sent again: a statement Xero took and was not asked about before this push may
+        # have been rejected since, handing its transactions back.
+        source_account = _account_with_feed(connection, source_account.account_id)
+        common["source_account"] = source_account
+        delivered = store.delivered_ids(source_account, ids)
     if delivered and len(delivered) == len(ids):
         return PushOperation.record_nothing_to_send(
             **common, warnings=[rule_item(None, ALL_DELIVERED, "AlreadyDelivered")],
@@ -362,18 +381,40 @@ def push_sweep(*, limit: int = 50) -> int:
     return asked
 
 
-def _settle_account(connection, account_id: str, lease) -> None:
-    """Under the account lock, before a push: settle the account's Pending operations."""
-    for operation in PushOperation.objects.filter(connection=connection, account_id=account_id,
-                                                  status=PushStatus.PENDING).order_by("requested_on"):
+def _settle_account(connection, account_id: str, lease, *, before_push: bool = False) -> bool:
+    """Under the account lock: settle the account's Pending operations, except those Xero
+    was asked about within SETTLE_RECHECK. `before_push`, only what the push depends on:
+    orphans (finished before the batch is compared with what Xero took) and the last
+    statement Xero took (the balance chain follows it), that one unless Xero answered for
+    it within SETTLE_RECHECK (its post included): moments after taking a statement Xero
+    still has it pending, and a question before every push of a quick succession would
+    spend half of the organisation's 60 calls a minute. Older ones are the sweep's.
+    Returns whether it asked about any."""
+    pending = PushOperation.objects.filter(connection=connection, account_id=account_id, status=PushStatus.PENDING)
+    if before_push:
+        last_taken = (pending.filter(xero_statement_id__isnull=False).order_by("-requested_on")
+                      .values("pk")[:1])
+        pending = pending.filter(Q(xero_statement_id__isnull=True) | Q(pk__in=last_taken))
+    settled = False
+    for operation in pending.order_by("requested_on"):
         operation.connection = connection
-        if operation.xero_statement_id and _asked_within(operation, SETTLE_RECHECK):
+        if operation.xero_statement_id and (
+                _answered_within(operation, SETTLE_RECHECK) if before_push
+                else _asked_within(operation, SETTLE_RECHECK)):
             continue
         _settle_locked(operation, lease)
+        settled = True
+    return settled
 
 
 def _asked_within(operation, period: timedelta) -> bool:
     return operation.checked_at is not None and timezone.now() - operation.checked_at < period
+
+
+def _answered_within(operation, period: timedelta) -> bool:
+    """Xero answered for the operation's statement within `period`: asked about it, or took
+    it (the post answers inside the push, moments after it was requested)."""
+    return timezone.now() - (operation.checked_at or operation.requested_on) < period
 
 
 def _timed_out(operation) -> bool:

@@ -200,6 +200,8 @@ def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partne
     assert at_xero == ours
 
 
+@pytest.mark.skipif(db_connection.vendor != "postgresql",
+                    reason="constant on PostgreSQL, which stores a batch with one COPY")
 def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_account):
     from apps.feeds.push import transactions_push
     from apps.feeds.serializers import read_transactions
@@ -207,7 +209,7 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
     connection = connected_account.connection
     counts = {}
     opening = Decimal("1000.00")
-    # Each push first settles the account's Pending one: measure both sizes after one.
+    # Both sizes measured after a push, each following a Pending one as in a stream of pushes.
     warm_up = batch(1, prefix="w-", opening=opening)
     transactions_push(company=connection.company, connection=connection, account_id="acc-1", body_account_id="acc-1",
                       checked=read_transactions(warm_up))

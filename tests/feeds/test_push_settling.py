@@ -15,7 +15,7 @@ from apps.feeds import push as push_service
 from apps.feeds.models import PushOperation, SourceAccount
 from apps.webhooks.models import Event
 from tests.feeds.push_support import add_fault, batch, push_url, read_operation
-from tests.xero_helpers import delivered_lines, statements
+from tests.xero_helpers import delivered_lines, reject_statement, statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,8 +52,54 @@ def test_listing_the_operations_settles_a_pending_push(partner_a, connected_acco
 
 def test_the_next_push_to_the_account_settles_the_one_before(partner_a, connected_account):
     first = push(partner_a, connected_account, batch(2))["pushOperationKey"]
+    answered = timezone.now() - push_service.SETTLE_RECHECK - timedelta(seconds=1)
+    PushOperation.objects.filter(pk=first).update(requested_on=answered)
     push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("997.50")))
     assert status(first) == "Success"
+    assert len(write_events(first)) == 1
+
+
+def test_a_push_moments_after_the_one_before_does_not_ask_xero_about_it(partner_a, connected_account,
+                                                                        xero_on_live_server):
+    # Xero answered PENDING for the first an instant ago: asking again would only spend one
+    # of the organisation's 60 calls a minute. The first settles on a read as always.
+    first = push(partner_a, connected_account, batch(2))["pushOperationKey"]
+    add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=1)
+    second = push(partner_a, connected_account, batch(2, first_id=3, opening=Decimal("997.50")))
+    assert second["status"] == "Pending"
+    assert faults_left(xero_on_live_server) == [1]  # no question to Xero
+    assert status(first) == "Pending"
+    requests.delete(f"{xero_on_live_server}/xero-sandbox/_faults", timeout=10)
+    assert read_operation(partner_a, connected_account, first)["status"] == "Success"
+
+
+def test_the_next_push_asks_about_the_last_statement_only_and_leaves_older_ones_to_the_sweep(
+        partner_a, connected_account, xero_on_live_server):
+    keys = [push(partner_a, connected_account, batch(2, first_id=1 + 2 * k,
+                                                     opening=Decimal("1000.00") - Decimal("2.50") * k))
+            ["pushOperationKey"] for k in range(2)]
+    answered = timezone.now() - push_service.SETTLE_RECHECK - timedelta(seconds=1)
+    PushOperation.objects.filter(pk__in=keys).update(requested_on=answered)
+    add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=2)
+    push(partner_a, connected_account, batch(2, first_id=5, opening=Decimal("995.00")))
+    assert faults_left(xero_on_live_server) == [1]  # one question: about the second push
+    requests.delete(f"{xero_on_live_server}/xero-sandbox/_faults", timeout=10)
+    PushOperation.objects.filter(pk=keys[0]).update(requested_on=timezone.now() - timedelta(minutes=2))
+    assert push_service.push_sweep() >= 1
+    assert status(keys[0]) == "Success"
+
+
+def test_a_batch_sent_again_moments_after_xero_rejected_it_asks_xero_first(partner_a, connected_account):
+    # The partner resends without reading (nor having been told yet): the statement Xero
+    # took moments ago is asked about before the batch is called already delivered.
+    transactions = batch(2)
+    first = push(partner_a, connected_account, transactions)["pushOperationKey"]
+    reject_statement(PushOperation.objects.get(pk=first).xero_statement_id, "The statement could not be processed.")
+    again = push(partner_a, connected_account, transactions)
+    assert status(first) == "Failed"
+    assert again["validation"]["warnings"] == []  # not "already delivered": it went to Xero
+    assert read_operation(partner_a, connected_account, again["pushOperationKey"])["status"] == "Failed"
+    assert len(delivered_lines(connected_account)) == 0
 
 
 def test_the_sweep_asks_once_about_a_push_pending_for_over_a_minute(partner_a, connected_account,
