@@ -4,6 +4,7 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -11,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from apps.core.refusals import Refused
 from apps.tenants.admin import LargeTablePaginator, ReadOnlyInline, ReadOnlyRecordAdmin, extend_company_admin
 from apps.tenants.audit import audit_record
+from apps.tenants.models import Company
 from apps.xero_auth.client import XeroError
 
 from . import push, selectors, source_accounts
@@ -110,12 +112,33 @@ class FailureFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CompanyFilter(admin.SimpleListFilter):
+    """One company's pushes, as its page links to them. Offers only the chosen company: a
+    choice of every company that ever pushed reads the whole push table on every page and
+    lists thousands of names; the search box finds a company by name."""
+
+    title = "company"
+    parameter_name = "company__id__exact"
+
+    def lookups(self, request, model_admin):
+        company = Company.objects.filter(pk=self._company_id()).first() if self._company_id() else None
+        return [(str(company.pk), str(company))] if company else []
+
+    def queryset(self, request, queryset):
+        return queryset.filter(company_id=self._company_id()) if self.value() else queryset
+
+    def _company_id(self):
+        try:
+            return uuid.UUID(self.value()) if self.value() else None
+        except ValueError:
+            raise IncorrectLookupParameters(f"{self.value()} is not a company id")
+
+
 @admin.register(PushOperation)
 class PushOperationAdmin(ReadOnlyRecordAdmin):
     list_display = ["push_operation_key", "company", "partner", "account_id", "status", "failure", "error",
                     "transaction_count", "delivered", "requested_on", "completed_on"]
-    list_filter = ["status", FailureFilter, "delivered", "company__partner",
-                   ("company", admin.RelatedOnlyFieldListFilter), "requested_on"]
+    list_filter = ["status", FailureFilter, "delivered", "company__partner", CompanyFilter, "requested_on"]
     search_fields = ["push_operation_key", "company__name", "account_id", "transactions__transaction_id"]
     search_help_text = ("Search by correlation id (the partner's error shows it; it is the push key), company name, "
                         "account id or transaction id.")

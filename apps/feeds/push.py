@@ -23,9 +23,9 @@ Xero at most: delivered makes it Success; rejected makes it Failed and hands its
 transactions back, so the batch can be sent again; its timeoutInMinutes passed without
 a final answer makes it TimedOut. The push itself does not ask straight away: against
 Xero the answer is still pending moments after the post. For the same reason the next
-push asks only about the last statement (the balance chain follows it) and not if Xero
-answered for it within SETTLE_RECHECK, unless the batch holds transactions Xero took
-(a resend: their statement may have been rejected); older ones are the sweep's.
+push asks only about the last statement, if Pending (the balance chain follows it), and
+not if Xero answered for it within SETTLE_RECHECK, unless the batch holds transactions
+Xero took (a resend: their statement may have been rejected); older ones are the sweep's.
 
 An operation whose worker died between storing it and recording Xero's answer (an
 orphan: Pending, nothing recorded, its account lock free) is finished the same way: its
@@ -161,7 +161,7 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
             # The account's earlier pushes first: this statement's balance follows theirs,
             # and one whose worker died is finished before this one is compared with it.
             if source_account is not None and source_account.settle_first and _settle_account(
-                    connection, account_id, lease, before_push=True):
+                    connection, account_id, lease, before_push_to=source_account):
                 source_account = _account_with_feed(connection, account_id)
             errors = list(checked.errors)
             if body_account_id != account_id:
@@ -191,16 +191,16 @@ _ACCOUNT_WITH_FEED_SQL = (
     "AND f.status = %(connected)s ORDER BY f.created DESC LIMIT 1) AS xero_feed_connection_id, "
     "(EXISTS (SELECT 1 FROM feeds_pushoperation p WHERE p.connection_id = a.connection_id "
     "AND p.account_id = a.account_id AND p.status = %(pending)s AND p.xero_statement_id IS NULL) "
-    "OR COALESCE((SELECT COALESCE(p.checked_at, p.requested_on) < %(answered_before)s FROM feeds_pushoperation p "
-    "WHERE p.connection_id = a.connection_id AND p.account_id = a.account_id AND p.status = %(pending)s "
-    "AND p.xero_statement_id IS NOT NULL ORDER BY p.requested_on DESC LIMIT 1), FALSE)) AS settle_first "
+    "OR COALESCE((SELECT p.status = %(pending)s AND COALESCE(p.checked_at, p.requested_on) < %(answered_before)s "
+    "FROM feeds_pushoperation p WHERE p.source_account_id = a.id AND p.xero_statement_id IS NOT NULL "
+    "ORDER BY p.requested_on DESC LIMIT 1), FALSE)) AS settle_first "
     "FROM feeds_sourceaccount a WHERE a.connection_id = %(connection)s AND a.account_id = %(account)s")
 
 
 def _account_with_feed(connection, account_id):
     """The source account, with its connected feed's Xero id as `xero_feed_connection_id`
     (None without one) and whether a push must settle the account's Pending operations
-    first as `settle_first` (_settle_account, before_push), in one query."""
+    first as `settle_first` (_settle_account, before_push_to), in one query."""
     db = connections[SourceAccount.objects.db]
     params = {"connected": FeedStatus.CONNECTED.value, "pending": PushStatus.PENDING.value,
               "answered_before": db.ops.adapt_datetimefield_value(timezone.now() - SETTLE_RECHECK),
@@ -381,25 +381,25 @@ def push_sweep(*, limit: int = 50) -> int:
     return asked
 
 
-def _settle_account(connection, account_id: str, lease, *, before_push: bool = False) -> bool:
+def _settle_account(connection, account_id: str, lease, *, before_push_to: SourceAccount | None = None) -> bool:
     """Under the account lock: settle the account's Pending operations, except those Xero
-    was asked about within SETTLE_RECHECK. `before_push`, only what the push depends on:
-    orphans (finished before the batch is compared with what Xero took) and the last
-    statement Xero took (the balance chain follows it), that one unless Xero answered for
-    it within SETTLE_RECHECK (its post included): moments after taking a statement Xero
-    still has it pending, and a question before every push of a quick succession would
-    spend half of the organisation's 60 calls a minute. Older ones are the sweep's.
-    Returns whether it asked about any."""
+    was asked about within SETTLE_RECHECK. `before_push_to` the account, only what the
+    push depends on: orphans (finished before the batch is compared with what Xero took)
+    and the last statement Xero took if Pending (the balance chain follows it), unless Xero
+    answered for it within SETTLE_RECHECK (its post included): moments after taking a
+    statement Xero still has it pending, and a question before every push of a quick
+    succession would spend half of the organisation's 60 calls a minute. Older ones are
+    the sweep's. Returns whether it asked about any."""
     pending = PushOperation.objects.filter(connection=connection, account_id=account_id, status=PushStatus.PENDING)
-    if before_push:
-        last_taken = (pending.filter(xero_statement_id__isnull=False).order_by("-requested_on")
-                      .values("pk")[:1])
+    if before_push_to is not None:
+        last_taken = (PushOperation.objects.filter(source_account=before_push_to, xero_statement_id__isnull=False)
+                      .order_by("-requested_on").values("pk")[:1])
         pending = pending.filter(Q(xero_statement_id__isnull=True) | Q(pk__in=last_taken))
     settled = False
     for operation in pending.order_by("requested_on"):
         operation.connection = connection
         if operation.xero_statement_id and (
-                _answered_within(operation, SETTLE_RECHECK) if before_push
+                _answered_within(operation, SETTLE_RECHECK) if before_push_to is not None
                 else _asked_within(operation, SETTLE_RECHECK)):
             continue
         _settle_locked(operation, lease)

@@ -5,13 +5,15 @@ Every view that shows a company goes through access.portal_company (404 for anyo
 else, the sign-in page for a browser with no portal session). One view renders the full
 page, or for htmx requests the `content` partial of the same template."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db import connections as databases
+from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -509,20 +511,35 @@ def _recorded_outcome(connection, item: PlanItem, *, sources=None) -> Outcome:
 # --- Manage --------------------------------------------------------------------------------
 
 
-def _with_rows(source_accounts):
+def _with_rows(source_accounts) -> list[SourceAccount]:
     """Source accounts with their feeds, their last push and their last delivered
-    statements prefetched: a page of rows runs four queries whatever the number of accounts
-    or pushes (each account's last push key is read from the top of its newest-first
-    index, where a window over its pushes would read them all; the delivered statements the
-    gap warning needs are a window of GAP_WINDOW)."""
+    statements: a page of rows runs four queries whatever the number of accounts or pushes
+    (each account's last push key is read from the top of its newest-first index, where a
+    window over its pushes would read them all)."""
     last = PushOperation.objects.filter(source_account=OuterRef("pk")).order_by("-requested_on").values("pk")[:1]
     last_pushes = PushOperation.objects.filter(pk__in=source_accounts.annotate(key=Subquery(last)).values("key"))
-    return source_accounts.prefetch_related(
-        "feeds",
-        Prefetch("push_operations", queryset=last_pushes, to_attr="last_push"),
-        Prefetch("push_operations", to_attr="delivered_pushes", queryset=PushOperation.objects.filter(
-            delivered=True).order_by("-requested_on")[:GAP_WINDOW]),
-    )
+    sources = list(source_accounts.prefetch_related(
+        "feeds", Prefetch("push_operations", queryset=last_pushes, to_attr="last_push")))
+    _with_delivered(sources)
+    return sources
+
+
+def _with_delivered(sources: list[SourceAccount]) -> None:
+    """Each account's last GAP_WINDOW delivered pushes (the gap warning's), newest first, as
+    `delivered_pushes`, in one query: where the database allows it, each account's from
+    the top of its newest-first index, joined by UNION ALL; a window over the accounts'
+    pushes (SQLite's only way) reads every push they ever had."""
+    newest = PushOperation.objects.filter(delivered=True).order_by("-requested_on")
+    if len(sources) > 1 and not databases[PushOperation.objects.db].features.supports_slicing_ordering_in_compound:
+        prefetch_related_objects(sources, Prefetch("push_operations", to_attr="delivered_pushes",
+                                                   queryset=newest[:GAP_WINDOW]))
+        return
+    parts = [newest.filter(source_account=source)[:GAP_WINDOW] for source in sources]
+    found = defaultdict(list)
+    for push in (parts[0].union(*parts[1:], all=True) if parts else []):
+        found[push.source_account_id].append(push)
+    for source in sources:
+        source.delivered_pushes = sorted(found[source.pk], key=lambda p: p.requested_on, reverse=True)
 
 
 def _newest_feed(source: SourceAccount):
@@ -535,7 +552,7 @@ def _feed_row(source: SourceAccount, connection, partner) -> dict:
     Xero is not connected), the last statement Xero took, the last failure since and what
     to do about it, and its warnings (gaps between delivered statements among them)."""
     if not hasattr(source, "last_push"):
-        source = _with_rows(SourceAccount.objects.filter(pk=source.pk)).get()
+        [source] = _with_rows(SourceAccount.objects.filter(pk=source.pk))
     push = source.last_push[0] if source.last_push else None
     failure = failed_on = None
     if push is not None and push.status in (PushStatus.FAILED, PushStatus.TIMED_OUT):

@@ -90,6 +90,13 @@ def test_the_push_list_filters_by_company(staff, refused_by_us, partner_b):
     page = staff.get(f"{PUSHES}?company__id__exact={refused_by_us.company_id}").content.decode()
 
     assert keys(page, refused_by_us, theirs) == [True, False]
+    assert refused_by_us.company.name in page  # the filter names the chosen company
+    assert other.name not in page  # and lists no other
+
+
+def test_a_company_filter_that_is_not_a_company_id_is_the_admins_error_not_a_crash(staff, refused_by_us):
+    answer = staff.get(f"{PUSHES}?company__id__exact=not-a-uuid")
+    assert answer.status_code == 302 and answer["Location"].endswith("?e=1")
 
 
 @pytest.mark.parametrize("form", [str, lambda key: key.replace("-", "")], ids=["with-dashes", "hex"])

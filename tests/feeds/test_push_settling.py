@@ -79,7 +79,8 @@ def test_the_next_push_asks_about_the_last_statement_only_and_leaves_older_ones_
                                                      opening=Decimal("1000.00") - Decimal("2.50") * k))
             ["pushOperationKey"] for k in range(2)]
     answered = timezone.now() - push_service.SETTLE_RECHECK - timedelta(seconds=1)
-    PushOperation.objects.filter(pk__in=keys).update(requested_on=answered)
+    for seconds, key in zip((1, 0), keys):
+        PushOperation.objects.filter(pk=key).update(requested_on=answered - timedelta(seconds=seconds))
     add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=2)
     push(partner_a, connected_account, batch(2, first_id=5, opening=Decimal("995.00")))
     assert faults_left(xero_on_live_server) == [1]  # one question: about the second push
@@ -87,6 +88,20 @@ def test_the_next_push_asks_about_the_last_statement_only_and_leaves_older_ones_
     PushOperation.objects.filter(pk=keys[0]).update(requested_on=timezone.now() - timedelta(minutes=2))
     assert push_service.push_sweep() >= 1
     assert status(keys[0]) == "Success"
+
+
+def test_the_next_push_asks_nothing_when_the_last_statement_has_settled(partner_a, connected_account,
+                                                                        xero_on_live_server):
+    keys = [push(partner_a, connected_account, batch(2, first_id=1 + 2 * k,
+                                                     opening=Decimal("1000.00") - Decimal("2.50") * k))
+            ["pushOperationKey"] for k in range(2)]
+    for minutes, key in zip((3, 2), keys):
+        PushOperation.objects.filter(pk=key).update(requested_on=timezone.now() - timedelta(minutes=minutes))
+    assert read_operation(partner_a, connected_account, keys[1])["status"] == "Success"
+    add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=1)
+    push(partner_a, connected_account, batch(2, first_id=5, opening=Decimal("995.00")))
+    assert faults_left(xero_on_live_server) == [1]  # the older Pending one is the sweep's
+    assert status(keys[0]) == "Pending"
 
 
 def test_a_batch_sent_again_moments_after_xero_rejected_it_asks_xero_first(partner_a, connected_account):
