@@ -79,7 +79,7 @@ def test_the_next_push_asks_about_the_last_statement_only_and_leaves_older_ones_
                                                      opening=Decimal("1000.00") - Decimal("2.50") * k))
             ["pushOperationKey"] for k in range(2)]
     answered = timezone.now() - push_service.SETTLE_RECHECK - timedelta(seconds=1)
-    for seconds, key in zip((1, 0), keys):
+    for seconds, key in zip((1, 0), keys, strict=True):
         PushOperation.objects.filter(pk=key).update(requested_on=answered - timedelta(seconds=seconds))
     add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=2)
     push(partner_a, connected_account, batch(2, first_id=5, opening=Decimal("995.00")))
@@ -95,7 +95,7 @@ def test_the_next_push_asks_nothing_when_the_last_statement_has_settled(partner_
     keys = [push(partner_a, connected_account, batch(2, first_id=1 + 2 * k,
                                                      opening=Decimal("1000.00") - Decimal("2.50") * k))
             ["pushOperationKey"] for k in range(2)]
-    for minutes, key in zip((3, 2), keys):
+    for minutes, key in zip((3, 2), keys, strict=True):
         PushOperation.objects.filter(pk=key).update(requested_on=timezone.now() - timedelta(minutes=minutes))
     assert read_operation(partner_a, connected_account, keys[1])["status"] == "Success"
     add_fault(xero_on_live_server, **GET_STATEMENT, status=503, count=1)

@@ -76,3 +76,16 @@ def test_staff_cannot_give_a_consumer_a_private_url(staff, consumer):
     assert "non-public address" in response.content.decode()
     consumer.refresh_from_db()
     assert consumer.url != "https://10.0.0.5/hooks"
+
+
+def test_the_delivery_list_filters_by_event_type(staff, partner_a, consumer, httpserver):
+    httpserver.expect_request("/hooks").respond_with_data("ok")
+    company_create(partner=partner_a.partner, name="Filtered Co")
+    act(staff, "webhookconsumer", "send_test_event", [consumer.pk])
+    relay()
+    created, test = (Event.objects.get(event_type=t) for t in ("company.created", "webhook.test"))
+
+    page = staff.get("/admin/webhooks/delivery/", {"event_type": "company.created"}).content.decode()
+
+    assert str(created.id) in page and str(test.id) not in page
+    assert "connection.disconnected" in page  # every type we send is offered, found or not
