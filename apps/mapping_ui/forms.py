@@ -2,6 +2,7 @@
 that lets a visitor who came by link sign in again later."""
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -11,8 +12,7 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from apps.feeds.mapping import MappingOption, feed_start_date_window
-
-from .templatetags.portal import shown_number
+from apps.feeds.source_accounts import xero_account_type
 
 NEW_ACCOUNT = "new"
 SKIP = "skip"
@@ -42,6 +42,16 @@ class PlanItem:
     @classmethod
     def from_session(cls, data: dict) -> "PlanItem":
         return cls(**{**data, "feed_start_date": date.fromisoformat(data["feed_start_date"])})
+
+
+def shown_number(source) -> str:
+    """An account's number as the portal shows it: a card's last four digits only, a bank
+    account's sort code and number."""
+    number = source.account_number or ""
+    if xero_account_type(source) == "CREDITCARD":
+        digits = re.sub(r"\D", "", number)
+        return f"•••• {digits[-4:]}" if digits else ""
+    return " ".join(p for p in (source.sort_code, number) if p)
 
 
 def form_prefix(source_account_id: str) -> str:

@@ -4,7 +4,7 @@ import re
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from apps.feeds.source_accounts import xero_account_type
+from ..forms import form_prefix, shown_number
 
 register = template.Library()
 
@@ -45,12 +45,8 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-@register.filter
-def prefix_for(source_account_id: str) -> str:
-    """The mapping form's anchor for a source account."""
-    from ..forms import form_prefix
-
-    return form_prefix(source_account_id)
+# The mapping form's anchor for a source account.
+register.filter("prefix_for", form_prefix)
 
 
 @register.filter
@@ -59,15 +55,7 @@ def run_vals(item: dict) -> str:
     return json.dumps({"account": item.source_account_id})
 
 
-@register.filter
-def shown_number(source) -> str:
-    """An account's number as the portal shows it: a card's last four digits only, a bank
-    account's sort code and number."""
-    number = source.account_number or ""
-    if xero_account_type(source) == "CREDITCARD":
-        digits = re.sub(r"\D", "", number)
-        return f"•••• {digits[-4:]}" if digits else ""
-    return " ".join(p for p in (source.sort_code, number) if p)
+register.filter("shown_number", shown_number)
 
 
 @register.filter
