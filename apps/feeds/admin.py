@@ -121,7 +121,8 @@ class CompanyFilter(admin.SimpleListFilter):
     parameter_name = "company__id__exact"
 
     def lookups(self, request, model_admin):
-        company = Company.objects.filter(pk=self._company_id()).first() if self._company_id() else None
+        company_id = self._company_id()
+        company = Company.objects.filter(pk=company_id).first() if company_id else None
         return [(str(company.pk), str(company))] if company else []
 
     def queryset(self, request, queryset):

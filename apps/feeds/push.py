@@ -389,7 +389,7 @@ def _settle_account(connection, account_id: str, lease, *, before_push_to: Sourc
     answered for it within SETTLE_RECHECK (its post included): moments after taking a
     statement Xero still has it pending, and a question before every push of a quick
     succession would spend half of the organisation's 60 calls a minute. Older ones are
-    the sweep's. Returns whether it asked about any."""
+    the sweep's. Returns whether it settled any (asked Xero, or finished an orphan)."""
     pending = PushOperation.objects.filter(connection=connection, account_id=account_id, status=PushStatus.PENDING)
     if before_push_to is not None:
         last_taken = (PushOperation.objects.filter(source_account=before_push_to, xero_statement_id__isnull=False)

@@ -529,6 +529,8 @@ def _with_delivered(sources: list[SourceAccount]) -> None:
     `delivered_pushes`, in one query: where the database allows it, each account's from
     the top of its newest-first index, joined by UNION ALL; a window over the accounts'
     pushes (SQLite's only way) reads every push they ever had."""
+    if not sources:
+        return
     newest = PushOperation.objects.filter(delivered=True).order_by("-requested_on")
     if len(sources) > 1 and not databases[PushOperation.objects.db].features.supports_slicing_ordering_in_compound:
         prefetch_related_objects(sources, Prefetch("push_operations", to_attr="delivered_pushes",
@@ -536,7 +538,7 @@ def _with_delivered(sources: list[SourceAccount]) -> None:
         return
     parts = [newest.filter(source_account=source)[:GAP_WINDOW] for source in sources]
     found = defaultdict(list)
-    for push in (parts[0].union(*parts[1:], all=True) if parts else []):
+    for push in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
         found[push.source_account_id].append(push)
     for source in sources:
         source.delivered_pushes = sorted(found[source.pk], key=lambda p: p.requested_on, reverse=True)
