@@ -58,3 +58,34 @@ def test_a_body_is_read_whole_and_answered_in_the_same_json(partner_a):
     assert response.status_code == 200
     assert response.json()["description"] == "ü"
     assert "\\u2028" in response.content.decode()
+
+
+@pytest.mark.parametrize(("status", "status_code", "completed", "timeout", "message"), [
+    ("Pending", 202, False, None, None),
+    ("Success", 200, True, 30, None),
+    ("Failed", 400, True, None, "Xero refused the statement."),
+    ("TimedOut", 202, True, 5, "Xero gave no final answer."),
+])
+def test_a_push_operation_reads_on_the_wire_as_drfs_own_fields_would_write_it(status, status_code, completed, timeout,
+                                                                              message):
+    from django.utils import timezone
+
+    from apps.feeds.serializers import CreateBankTransactionsOutput, PushOperationOutput
+    from tests.factories import BankTransactionFactory, PushOperationFactory
+
+    operation = PushOperationFactory(
+        status=status, status_code=status_code, timeout_in_minutes=timeout, error_message=message,
+        completed_on=timezone.now() if completed else None,
+        validation={"errors": [{"itemId": "t1", "message": "m", "validatorName": "v"}] if message else [],
+                    "warnings": [{"itemId": None, "message": "w", "validatorName": "BalanceGap"}]})
+    BankTransactionFactory.create_batch(3, push_operation=operation, description="Café", amount=Decimal("-12.50"))
+
+    for output in (PushOperationOutput, CreateBankTransactionsOutput):
+        written = output(operation).data
+        assert list(written) == list(output(operation).fields_representation(operation))
+        assert CodatJSONRenderer().render(written) == CodatJSONRenderer().render(
+            output(operation).fields_representation(operation))
+    listed = PushOperationOutput([operation, operation], many=True).data
+    assert listed[0] == PushOperationOutput(operation).fields_representation(operation)
+    assert ("completedOnUtc" in listed[0]) == completed
+    assert len(CreateBankTransactionsOutput(operation).data["data"]["transactions"]) == 3

@@ -66,3 +66,33 @@ def test_a_written_out_insert_stores_the_row_save_would(partner_a):
     assert stored.requested_on >= before
     assert (stored.status, stored.data_type, stored.validation["warnings"][0]["message"]) == ("Pending",
                                                                                               "bankTransactions", "ü")
+
+
+def test_a_pushed_account_reads_as_the_orm_reads_it_with_its_feed_and_the_batchs_delivered_ids(partner_a):
+    from apps.feeds.models import SourceAccount
+    from apps.feeds.push import _account_with_feed, _delivered
+    from tests.factories import BankTransactionFactory, FeedConnectionFactory, PushOperationFactory
+
+    feed = FeedConnectionFactory(source_account__connection__company__partner=partner_a.partner)
+    account = feed.source_account
+    taken = PushOperationFactory(source_account=account, status="Success", status_code=200, delivered=True)
+    refused = PushOperationFactory(source_account=account)  # Failed: its lines may be sent again
+    BankTransactionFactory(push_operation=taken, transaction_id="taken")
+    BankTransactionFactory(push_operation=refused, transaction_id="refused")
+    BankTransactionFactory(push_operation=refused, transaction_id="both")
+    BankTransactionFactory(push_operation=taken, transaction_id="both")
+    other = FeedConnectionFactory(source_account__connection=account.connection).source_account
+    BankTransactionFactory(push_operation=PushOperationFactory(source_account=other, delivered=True),
+                           transaction_id="elsewhere")
+
+    with CaptureQueriesContext(db) as queries:
+        found = _account_with_feed(account.connection, account.account_id,
+                                   among_ids=["taken", "refused", "both", "elsewhere", "new"])
+        delivered = _delivered(found, ["taken", "refused", "both", "elsewhere", "new"])
+
+    assert len(queries) == (1 if db.vendor == "postgresql" else 2)
+    assert fields(found) == fields(SourceAccount.objects.get(pk=account.pk))
+    assert found.xero_feed_connection_id == feed.xero_feed_connection_id
+    assert found.settle_first is False
+    assert delivered == {"taken", "both"}
+    assert _delivered(found, ["refused", "new"]) == set()

@@ -53,22 +53,32 @@ class LockBusy(TimeoutError):
 class Lease:
     """A named lock being held: `extend` moves the moment a dead holder's lock frees up."""
 
-    def __init__(self, key: str, token: int):
+    def __init__(self, key: str, token: int, hold_seconds: float):
         self.key = key
         self.token = token
+        self._until = time.monotonic() + hold_seconds
+
+    def seconds_left(self) -> float:
+        """How long the lock is held from now at most, as this holder last set it."""
+        return self._until - time.monotonic()
 
     def extend(self, hold_seconds: float) -> bool:
         """Keep the lock for `hold_seconds` from now (not added to what is left). False when
         it was lost meanwhile (it timed out and may have been taken)."""
+        until = time.monotonic() + hold_seconds
         client = redis_client()
         if client is not None:
-            return bool(redis_script(client, EXTEND_LOCK_LUA)(
+            kept = bool(redis_script(client, EXTEND_LOCK_LUA)(
                 keys=[cache.make_and_validate_key(self.key)], args=[self.token, int(hold_seconds * 1000)],
                 client=client))
-        if cache.get(self.key) != self.token:
-            return False
-        cache.set(self.key, self.token, math.ceil(hold_seconds))
-        return True
+        elif cache.get(self.key) != self.token:
+            kept = False
+        else:
+            cache.set(self.key, self.token, math.ceil(hold_seconds))
+            kept = True
+        if kept:
+            self._until = until
+        return kept
 
     def release(self) -> None:
         # The block's work is done: a cache that went away since must not turn its answer
@@ -100,7 +110,7 @@ def named_lock(key: str, *, hold_seconds: float, wait_seconds: float):
             raise LockBusy(key)
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
-    lease = Lease(key, token)
+    lease = Lease(key, token, hold_seconds)
     try:
         yield lease
     finally:

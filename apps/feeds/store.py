@@ -1,32 +1,39 @@
-"""Where a push's transactions are kept: the batch stored in one COPY, which of a
-batch's ids Xero already took on the account, and the pruning of delivered lines once
-they are past any use."""
+"""Where a push's transactions are kept: the operation and its batch stored together (one
+COPY), which of a batch's ids Xero already took on the account, and the pruning of
+delivered lines once they are past any use."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Q
+
+from apps.core import rows
 
 from .models import BankTransaction, PushOperation, PushStatus
 
-_DELIVERED_IDS_SQL = (
-    "SELECT t.transaction_id FROM feeds_banktransaction t "
-    "JOIN feeds_pushoperation o ON o.push_operation_key = t.push_operation_id "
-    "WHERE t.source_account_id = %s AND t.transaction_id = ANY(%s) AND o.delivered"
+# One probe of the (source_account, transaction_id) index per id, however many lines the
+# account holds. Written as a lateral LIMIT so that the planner cannot choose to read all
+# of the account's lines and filter them (it does for accounts of tens of thousands of
+# lines, reckoning a thousand probes dearer: 4 ms at 30,000 lines and growing, against
+# 2 ms for the probes). `ids` and `account` name the two parameters.
+DELIVERED_AMONG_SQL = (
+    "SELECT u.id FROM unnest({ids}::text[]) u(id) CROSS JOIN LATERAL (SELECT 1 FROM feeds_banktransaction t "
+    "WHERE t.source_account_id = {account} AND t.transaction_id = u.id AND EXISTS (SELECT 1 FROM "
+    "feeds_pushoperation o WHERE o.push_operation_key = t.push_operation_id AND o.delivered) LIMIT 1) d"
 )
 
 
 def delivered_ids(source_account, ids: list[str]) -> set[str]:
     """Which of these transaction ids Xero already took on this account. On PostgreSQL
     the ids go as one array parameter: a thousand placeholders cost more to build and
-    plan than the lookup itself."""
+    plan than the lookup itself. (A push reads them with its account: push.py.)"""
     delivered = BankTransaction.objects.filter(source_account=source_account, push_operation__delivered=True)
     if connections[delivered.db].vendor != "postgresql":
         return set(delivered.filter(transaction_id__in=ids).values_list("transaction_id", flat=True))
     with connections[delivered.db].cursor() as cursor:
-        cursor.execute(_DELIVERED_IDS_SQL, [source_account.pk, ids])
+        cursor.execute(DELIVERED_AMONG_SQL.format(ids="%s", account="%s"), [ids, source_account.pk])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -48,32 +55,37 @@ _COPY_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "d
                 "reference", "reconciled", "amount", "balance", "transaction_type")
 
 
-def store_transactions(operation, source_account, transactions) -> list[PushedTransaction]:
-    """Insert the batch's rows. On PostgreSQL one COPY: for 1000 rows it is several times
+def store_batch(operation, source_account, transactions) -> list[PushedTransaction]:
+    """Insert the new operation (unsaved) and its batch's rows, in one database
+    transaction. On PostgreSQL the rows go in one COPY: for 1000 rows it is several times
     faster than bulk_create, which prepares every field of every model instance in Python.
     Other databases (the SQLite demo) use bulk_create."""
-    rows = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
-                              t.reconciled, t.amount, t.balance, t.transaction_type) for t in transactions]
+    pushed = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
+                                t.reconciled, t.amount, t.balance, t.transaction_type) for t in transactions]
     db = connections[BankTransaction.objects.db]
     if db.vendor != "postgresql":
-        BankTransaction.objects.bulk_create([
-            BankTransaction(push_operation=operation, source_account=source_account, **row._asdict()) for row in rows
-        ])
-        return rows
+        with transaction.atomic(using=db.alias):
+            rows.insert(operation)
+            BankTransaction.objects.bulk_create([
+                BankTransaction(push_operation=operation, source_account=source_account, **row._asdict())
+                for row in pushed
+            ])
+        return pushed
     meta = BankTransaction._meta
     columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
     sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
-    with db.cursor() as cursor:
+    with transaction.atomic(using=db.alias):
         # This commit need not wait for the disk (flushing a batch's WAL is most of its
         # cost): recording Xero's answer is a synchronous commit, which makes this one
         # durable too before the partner hears anything. Lost in a database crash before
         # that, it is a push the partner saw fail, and its resend carries the same
-        # Idempotency-Key, so Xero never takes it twice.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        with db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-            for row in rows:
+        # Idempotency-Key, so Xero never takes it twice. Sent with the INSERT: one round
+        # trip.
+        rows.insert(operation, before="SET LOCAL synchronous_commit TO OFF; ")
+        with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in pushed:
                 copy.write_row((operation.pk, source_account.pk, *row))
-    return rows
+    return pushed
 
 
 def stored_transactions(operation):
