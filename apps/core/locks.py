@@ -51,7 +51,9 @@ class LockBusy(TimeoutError):
 
 
 class Lease:
-    """A named lock being held: `extend` moves the moment a dead holder's lock frees up."""
+    """A named lock being held: `extend` moves the moment a dead holder's lock frees up.
+    (Its key is built with make_key: the callers' keys are valid for Redis, and Django's
+    check, written for memcached, walks every character on each call.)"""
 
     def __init__(self, key: str, token: int, hold_seconds: float):
         self.key = key
@@ -69,7 +71,7 @@ class Lease:
         client = redis_client()
         if client is not None:
             kept = bool(redis_script(client, EXTEND_LOCK_LUA)(
-                keys=[cache.make_and_validate_key(self.key)], args=[self.token, int(hold_seconds * 1000)],
+                keys=[cache.make_key(self.key)], args=[self.token, int(hold_seconds * 1000)],
                 client=client))
         elif cache.get(self.key) != self.token:
             kept = False
@@ -86,7 +88,7 @@ class Lease:
         try:
             client = redis_client()
             if client is not None:
-                redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_and_validate_key(self.key)],
+                redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_key(self.key)],
                                                        args=[self.token], client=client)
             elif cache.get(self.key) == self.token:
                 cache.delete(self.key)

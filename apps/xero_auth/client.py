@@ -239,7 +239,22 @@ def _pool() -> urllib3.PoolManager:
         proxies = requests.utils.get_environ_proxies(settings.XERO_API_URL)
         proxy = proxies.get(urlsplit(settings.XERO_API_URL).scheme) or proxies.get("all")
         pool = _local.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        _local.hosts = {}
     return pool
+
+
+def _host_pool(url: str):
+    """Where to send `url`, and what to ask for there: the host's own connection pool, kept
+    per thread (finding it through the manager builds a key of some thirty settings on
+    every call), and the path; or the proxy's manager and the whole URL."""
+    manager = _pool()
+    if isinstance(manager, urllib3.ProxyManager):
+        return manager, url
+    scheme, netloc, path, query, _ = urlsplit(url)
+    host = _local.hosts.get((scheme, netloc))
+    if host is None:
+        host = _local.hosts[(scheme, netloc)] = manager.connection_from_url(url)
+    return host, f"{path}?{query}" if query else path
 
 
 def _insecure_transport_allowed():
@@ -561,9 +576,11 @@ def _send(method, url, *, headers: dict, body: bytes | None = None, params: dict
     if params:
         url = f"{url}?{urlencode(params)}"
     seconds = _timeout()
+    options = {"body": body, "headers": {**_DEFAULT_HEADERS, **headers}, "retries": False, "redirect": False,
+               "timeout": urllib3.Timeout(connect=seconds, read=seconds)}
     try:
-        response = _pool().request(method, url, body=body, headers={**_DEFAULT_HEADERS, **headers},
-                                   timeout=urllib3.Timeout(connect=seconds, read=seconds), redirect=False)
+        pool, target = _host_pool(url)
+        response = pool.urlopen(method, target, **options)
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.NewConnectionError, urllib3.exceptions.SSLError,
             urllib3.exceptions.ProxyError) as exc:
         # The request may or may not have reached Xero before the connection broke. (A

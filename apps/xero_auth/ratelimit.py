@@ -60,7 +60,9 @@ def slot_hold_seconds() -> float:
 def _take(minute_key, slots_key, token, limits, hold) -> int:
     redis = redis_client()
     if redis is not None:
-        keys = [cache.make_and_validate_key(minute_key), cache.make_and_validate_key(slots_key)]
+        # make_key, not make_and_validate_key: our keys (ids, digits) are valid for Redis,
+        # and the check (written for memcached) walks every character of them on each call.
+        keys = [cache.make_key(minute_key), cache.make_key(slots_key)]
         args = [limits["tenant_per_minute"], limits["tenant_concurrent"], MINUTE_TTL, int(hold * 1000), token]
         return redis_script(redis, TAKE_LUA)(keys=keys, args=args, client=redis)
     cache.add(minute_key, 0, MINUTE_TTL)
@@ -80,7 +82,7 @@ def _give_back(slots_key, token) -> None:
     try:
         redis = redis_client()
         if redis is not None:
-            redis.zrem(cache.make_and_validate_key(slots_key), token)
+            redis.zrem(cache.make_key(slots_key), token)
             return
         with _local_lock:
             holders = cache.get(slots_key, {})
