@@ -187,7 +187,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Bank feeds <no-reply
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.authentication.PartnerKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.xero_auth.authentication.ConnectionKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.authentication.IsPartner"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.paging.CodatPagination",
     "EXCEPTION_HANDLER": "apps.api.errors.codat_exception_handler",

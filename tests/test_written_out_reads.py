@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.db import connection as db
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -96,3 +97,32 @@ def test_a_pushed_account_reads_as_the_orm_reads_it_with_its_feed_and_the_batchs
     assert found.settle_first is False
     assert delivered == {"taken", "both"}
     assert _delivered(found, ["refused", "new"]) == set()
+
+
+def test_on_a_connections_url_the_key_and_the_connection_are_read_in_one_query(partner_a, partner_b):
+    from apps.xero_auth.selectors import key_with_connection
+
+    company = CompanyFactory(partner=partner_a.partner, tags={"tier": "gold"})
+    stored = XeroConnection.objects.create(company=company, status="Linked", tenant_id=uuid.uuid4(),
+                                           access_token="access-secret", refresh_token="refresh-secret")
+
+    PartnerApiKey.objects.update(last_used_at=timezone.now())  # no last_used_at stamp due in this read
+
+    with CaptureQueriesContext(db) as queries:
+        key = key_with_connection(partner_a.raw_key, str(company.pk), str(stored.pk))
+        found = connection_for_partner(key.partner, str(company.pk), str(stored.pk))
+    assert len(queries) == 1
+    orm_key = PartnerApiKey.objects.select_related("partner").get(pk=key.pk)
+    assert fields(key) == fields(orm_key) and fields(key.partner) == fields(orm_key.partner)
+    orm = XeroConnection.objects.select_related("company").get(pk=stored.pk)
+    assert fields(found) == fields(orm) and fields(found.company) == fields(orm.company)
+    assert found.access_token == "access-secret" and found.company.partner is key.partner
+
+    # Another partner's key reads no connection of A's: the read that follows is the 404's.
+    other = key_with_connection(partner_b.raw_key, str(company.pk), str(stored.pk))
+    assert other.partner == partner_b.partner
+    with pytest.raises(Http404):
+        connection_for_partner(other.partner, str(company.pk), str(stored.pk))
+    # A revoked key reads nothing at all.
+    orm_key.revoke()
+    assert key_with_connection(partner_a.raw_key, str(company.pk), str(stored.pk)) is None

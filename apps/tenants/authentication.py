@@ -25,11 +25,15 @@ class PartnerKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unauthorized")
         # Some HTTP clients send the key as a Basic username with an empty password.
         raw_key = raw_key.removesuffix(":")
-        api_key = PartnerApiKey.objects.authenticate(raw_key) if raw_key else None
+        api_key = self.find_key(request, raw_key) if raw_key else None
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unauthorized")
         set_actor(Actor(AuditEvent.ActorKind.PARTNER, f"{api_key.partner.name} API key {api_key.prefix}…"))
         return api_key.partner, api_key
+
+    def find_key(self, request, raw_key: str):
+        """The active key matching `raw_key`, with its partner, or None."""
+        return PartnerApiKey.objects.authenticate(raw_key)
 
     def authenticate_header(self, request):
         return 'Basic realm="api"'
@@ -44,6 +48,7 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
     """Codat's security scheme in this server's OpenAPI document."""
 
     target_class = PartnerKeyAuthentication
+    match_subclasses = True
     name = "auth_header"
 
     def get_security_definition(self, auto_schema):

@@ -137,11 +137,18 @@ class PartnerApiKeyQuerySet(models.QuerySet):
             row = cursor.fetchone()
         if row is None:
             return None
-        n = width(PartnerApiKey)
-        key = instance(PartnerApiKey, db.alias, row[:n])
-        key.partner = instance(Partner, db.alias, row[n:])
+        key = key_with_partner(db.alias, row)
         key.touch()
         return key
+
+
+def key_with_partner(using: str, values) -> "PartnerApiKey":
+    """The key, with its partner, from the values of `columns(PartnerApiKey, …)` followed
+    by `columns(Partner, …)` (the written-out read of an API key)."""
+    n = width(PartnerApiKey)
+    key = instance(PartnerApiKey, using, values[:n])
+    key.partner = instance(Partner, using, values[n:n + width(Partner)])
+    return key
 
 
 @cache
