@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import ModelSerializer
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from apps.api.renderers import CodatJSONRenderer
@@ -80,12 +81,19 @@ def test_a_push_operation_reads_on_the_wire_as_drfs_own_fields_would_write_it(st
                     "warnings": [{"itemId": None, "message": "w", "validatorName": "BalanceGap"}]})
     BankTransactionFactory.create_batch(3, push_operation=operation, description="Café", amount=Decimal("-12.50"))
 
+    def drfs_own(output):
+        """DRF's field-by-field representation of the declared fields, completedOnUtc left
+        out while it is null (Codat's schema does not allow null there)."""
+        body = ModelSerializer.to_representation(output(operation), operation)
+        if body["completedOnUtc"] is None:
+            del body["completedOnUtc"]
+        return body
+
     for output in (PushOperationOutput, CreateBankTransactionsOutput):
         written = output(operation).data
-        assert list(written) == list(output(operation).fields_representation(operation))
-        assert CodatJSONRenderer().render(written) == CodatJSONRenderer().render(
-            output(operation).fields_representation(operation))
+        assert list(written) == list(drfs_own(output))
+        assert CodatJSONRenderer().render(written) == CodatJSONRenderer().render(drfs_own(output))
     listed = PushOperationOutput([operation, operation], many=True).data
-    assert listed[0] == PushOperationOutput(operation).fields_representation(operation)
+    assert listed[0] == drfs_own(PushOperationOutput)
     assert ("completedOnUtc" in listed[0]) == completed
     assert len(CreateBankTransactionsOutput(operation).data["data"]["transactions"]) == 3

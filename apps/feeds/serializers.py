@@ -1003,13 +1003,6 @@ class PushOperationOutput(serializers.ModelSerializer):
             del body["completedOnUtc"]
         return body
 
-    def fields_representation(self, operation):
-        """DRF's own representation of the declared fields (what to_representation writes out)."""
-        body = super().to_representation(operation)
-        if body["completedOnUtc"] is None:
-            del body["completedOnUtc"]
-        return body
-
 
 _DATETIME = serializers.DateTimeField()
 
