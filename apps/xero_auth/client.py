@@ -565,7 +565,7 @@ class _Response:
     content: bytes
 
 
-# What requests sent by default (the answers may come compressed).
+# As requests sent them: a User-Agent (naming us), and compressed answers accepted.
 _DEFAULT_HEADERS = {"User-Agent": f"bank-feeds-portal urllib3/{urllib3.__version__}",
                     "Accept-Encoding": "gzip, deflate"}
 
