@@ -151,11 +151,17 @@ def key_with_partner(using: str, values) -> "PartnerApiKey":
     return key
 
 
+# Which key a request's key is, and when it counts: the written-out reads of a key (here,
+# and with a connection in apps/xero_auth/selectors.py) share these. The one parameter is
+# hash_api_key of the raw key.
+KEY_WITH_PARTNER_FROM = "FROM tenants_partnerapikey k JOIN tenants_partner p ON p.id = k.partner_id"
+ACTIVE_KEY_WHERE = "k.hashed_key = %s AND k.revoked_at IS NULL"
+
+
 @cache
 def _key_sql() -> str:
     return (f"SELECT {columns(PartnerApiKey, 'k')}, {columns(Partner, 'p')} "  # noqa: S608 - columns from _meta
-            "FROM tenants_partnerapikey k JOIN tenants_partner p ON p.id = k.partner_id "
-            "WHERE k.hashed_key = %s AND k.revoked_at IS NULL")
+            f"{KEY_WITH_PARTNER_FROM} WHERE {ACTIVE_KEY_WHERE}")
 
 
 class PartnerApiKey(models.Model):

@@ -5,7 +5,15 @@ from django.db import connections
 from django.http import Http404
 
 from apps.core.rows import columns, instance, width
-from apps.tenants.models import Company, Partner, PartnerApiKey, hash_api_key, key_with_partner
+from apps.tenants.models import (
+    ACTIVE_KEY_WHERE,
+    KEY_WITH_PARTNER_FROM,
+    Company,
+    Partner,
+    PartnerApiKey,
+    hash_api_key,
+    key_with_partner,
+)
 from apps.tenants.selectors import company_for_partner
 
 from .models import XeroConnection
@@ -45,10 +53,10 @@ def _key_and_connection_sql() -> str:
     # and the connection's (_connection_sql) as one statement.
     return (f"SELECT {columns(PartnerApiKey, 'k')}, {columns(Partner, 'p')}, "  # noqa: S608 - columns from _meta
             f"{columns(XeroConnection, 'x')}, {columns(Company, 'c')} "
-            "FROM tenants_partnerapikey k JOIN tenants_partner p ON p.id = k.partner_id "
+            f"{KEY_WITH_PARTNER_FROM} "
             "LEFT JOIN (xero_auth_xeroconnection x JOIN tenants_company c ON c.id = x.company_id) "
             "ON x.id = %s AND c.id = %s AND c.partner_id = k.partner_id "
-            "WHERE k.hashed_key = %s AND k.revoked_at IS NULL")
+            f"WHERE {ACTIVE_KEY_WHERE}")
 
 
 def key_with_connection(raw_key: str, company_id, connection_id):
