@@ -223,7 +223,7 @@ def _account_with_feed(connection, account_id, *, among_ids=None):
               "answered_before": db.ops.adapt_datetimefield_value(timezone.now() - SETTLE_RECHECK),
               "connection": XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), "account": account_id}
     if among:
-        params["ids"] = list(among_ids)
+        params["ids"] = store.ids_param(list(among_ids))
     with db.cursor() as cursor:
         cursor.execute(_account_sql(among), params)
         row = cursor.fetchone()

@@ -768,7 +768,9 @@ def _local_datetime(value) -> datetime | None:
             parsed = datetime(day.year, day.month, day.day) if day else None  # noqa: DTZ001 - local by design
     except ValueError:
         return None
-    return parsed.replace(tzinfo=None) if parsed else None
+    if parsed is None or parsed.tzinfo is None:
+        return parsed
+    return parsed.replace(tzinfo=None)
 
 
 def _money(value, name, item_id, errors):
@@ -1007,6 +1009,12 @@ class PushOperationOutput(serializers.ModelSerializer):
 _DATETIME = serializers.DateTimeField()
 
 
+def _local_isoformat(when: datetime) -> str:
+    """A pushed date-time as the partner sent it: local, without an offset (read back from
+    the database it is made aware in UTC; as a push checked it, it is naive already)."""
+    return (when if when.tzinfo is None else when.replace(tzinfo=None)).isoformat()
+
+
 def pushed_transactions(operation):
     """The operation's transactions: kept on it by the push that stored them (so a fresh
     push's answer reads none back), else prefetched or read once."""
@@ -1032,7 +1040,7 @@ class CreateBankTransactionsOutput(PushOperationOutput):
         return {
             "accountId": operation.account_id,
             "transactions": [
-                {"id": t.transaction_id, "date": t.date.replace(tzinfo=None).isoformat(), "description": t.description,
+                {"id": t.transaction_id, "date": _local_isoformat(t.date), "description": t.description,
                  "counterparty": t.counterparty, "reference": t.reference, "reconciled": t.reconciled,
                  "amount": t.amount, "balance": t.balance, "transactionType": t.transaction_type}
                 for t in pushed_transactions(operation)

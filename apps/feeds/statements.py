@@ -53,6 +53,12 @@ class Transaction:
     reconciled: bool | None = None
     transaction_type: str | None = None
 
+    @property
+    def transaction_id(self) -> str:
+        """The id by its stored name (BankTransaction's): a fresh push's answer shows the
+        batch it stored, not rows read back."""
+        return self.id
+
 
 @dataclass
 class Checked:

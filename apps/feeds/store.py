@@ -3,89 +3,87 @@ COPY), which of a batch's ids Xero already took on the account, and the pruning 
 delivered lines once they are past any use."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import NamedTuple
 
+import orjson
 from django.db import connections, transaction
 from django.db.models import Q
 
 from apps.core import rows
 
 from .models import BankTransaction, PushOperation, PushStatus
+from .statements import Transaction
 
 # One probe of the (source_account, transaction_id) index per id, however many lines the
 # account holds. Written as a lateral LIMIT so that the planner cannot choose to read all
 # of the account's lines and filter them (it does for accounts of tens of thousands of
 # lines, reckoning a thousand probes dearer: 4 ms at 30,000 lines and growing, against
-# 2 ms for the probes). `ids` and `account` name the two parameters.
+# 2 ms for the probes). `ids` and `account` name the two parameters; the ids go as one JSON
+# array (ids_param): psycopg quotes a Python list of a thousand strings element by element
+# in Python (1.8 ms of CPU), orjson writes the same as JSON in 0.05.
 DELIVERED_AMONG_SQL = (
-    "SELECT u.id FROM unnest({ids}::text[]) u(id) CROSS JOIN LATERAL (SELECT 1 FROM feeds_banktransaction t "
-    "WHERE t.source_account_id = {account} AND t.transaction_id = u.id AND EXISTS (SELECT 1 FROM "
-    "feeds_pushoperation o WHERE o.push_operation_key = t.push_operation_id AND o.delivered) LIMIT 1) d"
+    "SELECT u.id FROM jsonb_array_elements_text({ids}::jsonb) u(id) CROSS JOIN LATERAL (SELECT 1 "
+    "FROM feeds_banktransaction t WHERE t.source_account_id = {account} AND t.transaction_id = u.id AND EXISTS "
+    "(SELECT 1 FROM feeds_pushoperation o WHERE o.push_operation_key = t.push_operation_id AND o.delivered) LIMIT 1) d"
 )
+
+
+def ids_param(ids: list[str]) -> str:
+    """The `ids` parameter of DELIVERED_AMONG_SQL."""
+    return orjson.dumps(ids).decode()
 
 
 def delivered_ids(source_account, ids: list[str]) -> set[str]:
     """Which of these transaction ids Xero already took on this account. On PostgreSQL
-    the ids go as one array parameter: a thousand placeholders cost more to build and
-    plan than the lookup itself. (A push reads them with its account: push.py.)"""
+    the ids go as one parameter: a thousand placeholders cost more to build and plan than
+    the lookup itself. (A push reads them with its account: push.py.)"""
     delivered = BankTransaction.objects.filter(source_account=source_account, push_operation__delivered=True)
     if connections[delivered.db].vendor != "postgresql":
         return set(delivered.filter(transaction_id__in=ids).values_list("transaction_id", flat=True))
     with connections[delivered.db].cursor() as cursor:
-        cursor.execute(DELIVERED_AMONG_SQL.format(ids="%s", account="%s"), [ids, source_account.pk])
+        cursor.execute(DELIVERED_AMONG_SQL.format(ids="%s", account="%s"), [ids_param(ids), source_account.pk])
         return {row[0] for row in cursor.fetchall()}
-
-
-class PushedTransaction(NamedTuple):
-    """A stored transaction as the answer shows it (the same attributes as BankTransaction)."""
-
-    transaction_id: str
-    date: datetime
-    description: str | None
-    counterparty: str | None
-    reference: str | None
-    reconciled: bool | None
-    amount: Decimal
-    balance: Decimal
-    transaction_type: str | None
 
 
 _COPY_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "description", "counterparty",
                 "reference", "reconciled", "amount", "balance", "transaction_type")
 
 
-def store_batch(operation, source_account, transactions) -> list[PushedTransaction]:
+def store_batch(operation, source_account, transactions: list[Transaction]) -> list[Transaction]:
     """Insert the new operation (unsaved) and its batch's rows, in one database
-    transaction. On PostgreSQL the rows go in one COPY: for 1000 rows it is several times
-    faster than bulk_create, which prepares every field of every model instance in Python.
-    Other databases (the SQLite demo) use bulk_create."""
-    pushed = [PushedTransaction(t.id, t.date.replace(tzinfo=UTC), t.description, t.counterparty, t.reference,
-                                t.reconciled, t.amount, t.balance, t.transaction_type) for t in transactions]
+    transaction, and return the batch, which the answer shows as stored. On PostgreSQL the
+    rows go in one COPY, written straight from the checked transactions: for 1000 rows it
+    is several times faster than bulk_create, which prepares every field of every model
+    instance in Python. Other databases (the SQLite demo) use bulk_create."""
     db = connections[BankTransaction.objects.db]
     if db.vendor != "postgresql":
         with transaction.atomic(using=db.alias):
             rows.insert(operation)
             BankTransaction.objects.bulk_create([
-                BankTransaction(push_operation=operation, source_account=source_account, **row._asdict())
-                for row in pushed
+                BankTransaction(push_operation=operation, source_account=source_account, transaction_id=t.id,
+                                date=t.date.replace(tzinfo=UTC), description=t.description,
+                                counterparty=t.counterparty, reference=t.reference, reconciled=t.reconciled,
+                                amount=t.amount, balance=t.balance, transaction_type=t.transaction_type)
+                for t in transactions
             ])
-        return pushed
+        return transactions
     meta = BankTransaction._meta
     columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
     sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    operation_id, account_id = str(operation.pk), source_account.pk  # dumped once, not per row
     with transaction.atomic(using=db.alias):
         # This commit need not wait for the disk (flushing a batch's WAL is most of its
         # cost): recording Xero's answer is a synchronous commit, which makes this one
         # durable too before the partner hears anything. Lost in a database crash before
         # that, it is a push the partner saw fail, and its resend carries the same
-        # Idempotency-Key, so Xero never takes it twice. Sent with the INSERT: one round
-        # trip.
-        rows.insert(operation, before="SET LOCAL synchronous_commit TO OFF; ")
+        # Idempotency-Key, so Xero never takes it twice. The dates are local date-times
+        # stored as UTC (as the ORM stores them made aware): the COPY writes them without
+        # an offset, read in the time zone set here. Sent with the INSERT: one round trip.
+        rows.insert(operation, before="SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'; ")
         with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-            for row in pushed:
-                copy.write_row((operation.pk, source_account.pk, *row))
-    return pushed
+            for t in transactions:
+                copy.write_row((operation_id, account_id, t.id, t.date, t.description, t.counterparty, t.reference,
+                                t.reconciled, t.amount, t.balance, t.transaction_type))
+    return transactions
 
 
 def stored_transactions(operation):

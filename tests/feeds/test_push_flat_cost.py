@@ -39,7 +39,8 @@ def test_the_delivered_ids_of_a_batch_are_probed_not_read_from_all_the_accounts_
         cursor.execute("ANALYZE feeds_banktransaction")
         cursor.execute("ANALYZE feeds_pushoperation")
         ids = [f"new-{i}" for i in range(BATCH - 1)] + ["old-7-7"]
-        cursor.execute("EXPLAIN " + store.DELIVERED_AMONG_SQL.format(ids="%s", account="%s"), [ids, account.pk])
+        cursor.execute("EXPLAIN " + store.DELIVERED_AMONG_SQL.format(ids="%s", account="%s"),
+                       [store.ids_param(ids), account.pk])
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "Index Scan using feeds_bankt_source__66c81a_idx on feeds_banktransaction" in plan, plan
