@@ -70,20 +70,47 @@ def store_batch(operation, source_account, transactions: list[Transaction]) -> l
     columns = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in _COPY_FIELDS)
     sql = f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
     operation_id, account_id = str(operation.pk), source_account.pk  # dumped once, not per row
-    with transaction.atomic(using=db.alias):
-        # This commit need not wait for the disk (flushing a batch's WAL is most of its
-        # cost): recording Xero's answer is a synchronous commit, which makes this one
-        # durable too before the partner hears anything. Lost in a database crash before
-        # that, it is a push the partner saw fail, and its resend carries the same
-        # Idempotency-Key, so Xero never takes it twice. The dates are local date-times
-        # stored as UTC (as the ORM stores them made aware): the COPY writes them without
-        # an offset, read in the time zone set here. Sent with the INSERT: one round trip.
-        rows.insert(operation, before="SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'; ")
+
+    def insert_and_copy(before: str):
+        rows.insert(operation, before=before + _BATCH_SETTINGS)
         with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
             for t in transactions:
                 copy.write_row((operation_id, account_id, t.id, t.date, t.description, t.counterparty, t.reference,
                                 t.reconciled, t.amount, t.balance, t.transaction_type))
+
+    if db.in_atomic_block or not db.get_autocommit():
+        with transaction.atomic(using=db.alias):
+            insert_and_copy("")
+        return transactions
+    # Outside any transaction (a push, in production), BEGIN travels with the INSERT
+    # (psycopg sends the BEGIN of Django's atomic() as a round trip of its own).
+    try:
+        insert_and_copy("BEGIN; ")
+        with db.wrap_database_errors:
+            db.connection.commit()
+    except BaseException:
+        _roll_back(db)
+        raise
     return transactions
+
+
+# This commit need not wait for the disk (flushing a batch's WAL is most of its cost):
+# recording Xero's answer is a synchronous commit, which makes this one durable too before
+# the partner hears anything. Lost in a database crash before that, it is a push the
+# partner saw fail, and its resend carries the same Idempotency-Key, so Xero never takes it
+# twice. The dates are local date-times stored as UTC (as the ORM stores them made aware):
+# the COPY writes them without an offset, read in the time zone set here. Sent with the
+# INSERT: one round trip.
+_BATCH_SETTINGS = "SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'; "
+
+
+def _roll_back(db) -> None:
+    """End the batch's transaction after a failure, if the connection still has one."""
+    try:
+        if db.connection is not None:
+            db.connection.rollback()  # nothing to do (no round trip) when none is open
+    except Exception:  # noqa: BLE001 - the connection is broken: Django closes it after the request
+        db.errors_occurred = True
 
 
 def stored_transactions(operation):

@@ -1,0 +1,67 @@
+"""Storing a push's batch outside any transaction (as a push runs in production, where the
+store opens its own, its BEGIN sent with the operation's INSERT): all of it or nothing,
+and the connection is left ready for the next statement either way."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import DataError
+from django.db import connection as db
+
+from apps.feeds import store
+from apps.feeds.models import BankTransaction, PushOperation, SourceAccount
+from apps.feeds.statements import Transaction
+from apps.xero_auth.models import XeroConnection
+from tests.factories import CompanyFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(db.vendor != "postgresql", reason="the store's own transaction is PostgreSQL's path"),
+]
+
+
+def _account():
+    company = CompanyFactory()
+    xero = XeroConnection.objects.create(company=company, status="Linked", tenant_id=uuid.uuid4())
+    account = SourceAccount.objects.create(connection=xero, account_id="acc-1", currency="GBP", status="connected")
+    return company, xero, account
+
+
+def _operation(company, xero, account):
+    return PushOperation(company=company, connection=xero, source_account=account, account_id="acc-1",
+                         status="Pending", status_code=202, transaction_count=2)
+
+
+def _line(n, **fields):
+    return Transaction(id=f"t-{n}", date=datetime(2026, 5, 1, 9, 30), amount=Decimal("1.25"), balance=Decimal(n),
+                       **fields)
+
+
+def test_a_batch_stored_outside_a_transaction_is_committed_whole_with_its_local_dates():
+    company, xero, account = _account()
+    operation = _operation(company, xero, account)
+
+    store.store_batch(operation, account, [_line(1), _line(2, description="Coffee")])
+
+    assert not db.in_atomic_block and db.connection.info.transaction_status == 0  # idle: committed
+    stored = list(BankTransaction.objects.filter(push_operation=operation).order_by("pk"))
+    assert [t.transaction_id for t in stored] == ["t-1", "t-2"]
+    assert stored[0].date.isoformat() == "2026-05-01T09:30:00+00:00"  # the local time, kept as UTC
+    assert stored[1].description == "Coffee"
+    assert PushOperation.objects.filter(pk=operation.pk).exists()
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_and_the_connection_usable():
+    company, xero, account = _account()
+    operation = _operation(company, xero, account)
+
+    with pytest.raises(DataError):  # transaction_type is varchar(32): the COPY fails on the second line
+        store.store_batch(operation, account, [_line(1), _line(2, transaction_type="x" * 40)])
+
+    assert db.connection.info.transaction_status == 0  # rolled back, not left open or failed
+    assert not PushOperation.objects.filter(pk=operation.pk).exists()
+    assert not BankTransaction.objects.filter(source_account=account).exists()
+    store.store_batch(_operation(company, xero, account), account, [_line(3)])
+    assert BankTransaction.objects.filter(source_account=account).count() == 1
