@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from .redis import CACHE_UNREACHABLE, redis_client, redis_script
 logger = logging.getLogger(__name__)
 _registry_lock = threading.Lock()
 _process_locks: dict = {}
+_held: ContextVar = ContextVar("held_named_lock", default=None)
 
 
 @contextmanager
@@ -39,8 +41,10 @@ def locked_row(queryset, **lookup):
             yield queryset.select_for_update().filter(**lookup).first()
 
 
-# Delete the lock only if it is still ours (it may have timed out and been taken since).
-RELEASE_LOCK_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+# Delete the lock only if it is still ours (it may have timed out and been taken since);
+# then remove what the holder asked to go with it (KEYS[i] a sorted set, ARGV[i] its member).
+RELEASE_LOCK_LUA = ("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end "
+                    "for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[i]) end")
 # Hold it longer only if it is still ours; 1 when it was.
 EXTEND_LOCK_LUA = ("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 "
                    "end return 0")
@@ -59,6 +63,21 @@ class Lease:
         self.key = key
         self.token = token
         self._until = time.monotonic() + hold_seconds
+        self._with_release = {}  # sorted-set key -> the member its release removes
+
+    def remove_on_release(self, key: str, member: str) -> bool:
+        """Have the release also remove `member` from the sorted set `key`, in the same
+        round trip (one to Redis fewer for the caller). False when it cannot (not on
+        Redis, or a member of `key` is waiting already): the caller removes it itself."""
+        if key in self._with_release or redis_client() is None:
+            return False
+        self._with_release[key] = member
+        return True
+
+    def take_back(self, key: str) -> str | None:
+        """The member waiting to be removed from `key` at the release, no longer left to it:
+        the caller removes it (with its next command on `key`)."""
+        return self._with_release.pop(key, None)
 
     def seconds_left(self) -> float:
         """How long the lock is held from now at most, as this holder last set it."""
@@ -88,12 +107,18 @@ class Lease:
         try:
             client = redis_client()
             if client is not None:
-                redis_script(client, RELEASE_LOCK_LUA)(keys=[cache.make_key(self.key)],
-                                                       args=[self.token], client=client)
+                keys = [cache.make_key(key) for key in (self.key, *self._with_release)]
+                redis_script(client, RELEASE_LOCK_LUA)(keys=keys, args=[self.token, *self._with_release.values()],
+                                                       client=client)
             elif cache.get(self.key) == self.token:
                 cache.delete(self.key)
         except CACHE_UNREACHABLE as exc:
             logger.warning("Lock %s not released (the cache is unreachable: %s); it ages out", self.key, exc)
+
+
+def held_lease() -> Lease | None:
+    """The Lease of the named lock this thread's code runs under (the innermost), if any."""
+    return _held.get()
 
 
 @contextmanager
@@ -113,7 +138,9 @@ def named_lock(key: str, *, hold_seconds: float, wait_seconds: float):
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
     lease = Lease(key, token, hold_seconds)
+    held = _held.set(lease)
     try:
         yield lease
     finally:
+        _held.reset(held)
         lease.release()

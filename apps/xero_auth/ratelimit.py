@@ -6,7 +6,10 @@ A call at once is a slot held until the call's own deadline (client.deadline, el
 longest a call with a refresh and a retry can take): a process killed mid-call leaves its
 slot for no longer than the call could have lasted. On Redis the slots are a sorted set
 of holders by the end of their hold, taken in one round trip (a Lua script) and given back
-in another; the demo's local-memory cache keeps the same in one process.
+in another; the demo's local-memory cache keeps the same in one process. Under a named lock
+(a push's account lock) the slot is given back with the lock's release, in its round trip,
+or with the holder's next call to the organisation, whichever comes first: the holder
+keeps one slot at most, a few milliseconds longer.
 
 # Reference: https://developer.xero.com/documentation/guides/oauth2/limits/
 """
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.core.locks import held_lease
 from apps.core.redis import CACHE_UNREACHABLE, redis_client, redis_script
 
 from . import client
@@ -33,9 +37,11 @@ MINUTE_TTL = 120
 SLOT_MARGIN = 5
 
 # KEYS: minute counter, slot holders; ARGV: their limits, the minute's timeout, the hold in
-# ms and this holder's token. Like cache.add + cache.incr, the minute's timeout is set when
-# it starts. Returns 0 for a slot, 1 past the minute limit, 2 past the concurrency limit.
+# ms, this holder's token and the token of a slot it gives back first ('' for none). Like
+# cache.add + cache.incr, the minute's timeout is set when it starts. Returns 0 for a slot,
+# 1 past the minute limit, 2 past the concurrency limit.
 TAKE_LUA = """
+if ARGV[6] ~= '' then redis.call('ZREM', KEYS[2], ARGV[6]) end
 local minute = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 if minute > tonumber(ARGV[1]) then return 1 end
@@ -57,14 +63,16 @@ def slot_hold_seconds() -> float:
     return (left if left is not None else 3 * settings.XERO_TIMEOUT_SECONDS) + SLOT_MARGIN
 
 
-def _take(minute_key, slots_key, token, limits, hold) -> int:
+def _take(minute_key, slots_key, token, limits, hold, given_back: str | None) -> int:
     redis = redis_client()
     if redis is not None:
         # make_key, not make_and_validate_key: our keys (ids, digits) are valid for Redis,
         # and the check (written for memcached) walks every character of them on each call.
         keys = [cache.make_key(minute_key), cache.make_key(slots_key)]
-        args = [limits["tenant_per_minute"], limits["tenant_concurrent"], MINUTE_TTL, int(hold * 1000), token]
+        args = [limits["tenant_per_minute"], limits["tenant_concurrent"], MINUTE_TTL, int(hold * 1000), token,
+                given_back or ""]
         return redis_script(redis, TAKE_LUA)(keys=keys, args=args, client=redis)
+    # Without Redis nothing is left to a lock's release (Lease.remove_on_release).
     cache.add(minute_key, 0, MINUTE_TTL)
     if cache.incr(minute_key) > limits["tenant_per_minute"]:
         return 1
@@ -104,7 +112,10 @@ def xero_slot(tenant_id):
     minute_key = f"xero-rl:min:{tenant_id}:{int(now // 60)}"
     slots_key = f"xero-rl:slots:{tenant_id}"
     token = secrets.token_hex(8)
-    refused = _take(minute_key, slots_key, token, limits, slot_hold_seconds())
+    lease = held_lease()
+    # The holder's previous slot, left to its lock's release: given back with this take.
+    given_back = lease.take_back(slots_key) if lease is not None else None
+    refused = _take(minute_key, slots_key, token, limits, slot_hold_seconds(), given_back)
     if refused == 1:
         raise XeroRateLimited("Xero's per-minute limit for this organisation is reached",
                               retry_after=max(1, 60 - int(now % 60)), problem_kind="minute", status=429)
@@ -114,4 +125,5 @@ def xero_slot(tenant_id):
     try:
         yield
     finally:
-        _give_back(slots_key, token)
+        if lease is None or not lease.remove_on_release(slots_key, token):
+            _give_back(slots_key, token)

@@ -225,6 +225,36 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
     assert counts[1] == counts[1000], counts
 
 
+def test_a_push_asks_redis_three_times(connected_account, monkeypatch):
+    """The account lock, the Xero call's slot, and both given back in one round trip."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+    from redis.connection import AbstractConnection
+
+    from apps.feeds.push import transactions_push
+    from apps.feeds.serializers import read_transactions
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("no Redis cache configured (REDIS_URL)")
+    connection = connected_account.connection
+    warm_up = batch(1, prefix="w-")  # the scripts registered, the pool's connection opened
+    transactions_push(company=connection.company, connection=connection, account_id="acc-1", body_account_id="acc-1",
+                      checked=read_transactions(warm_up))
+    sent, me, send = [], threading.get_ident(), AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        if threading.get_ident() == me:
+            sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    operation = transactions_push(
+        company=connection.company, connection=connection, account_id="acc-1", body_account_id="acc-1",
+        checked=read_transactions(batch(2, prefix="r-", opening=Decimal(str(warm_up[-1]["balance"])))))
+    assert operation.status == "Pending"
+    assert len(sent) == 3, sent
+
+
 def test_past_our_per_organisation_limit_the_partner_gets_429_and_xero_is_not_called(partner_a, connected_account,
                                                                                      settings):
     from django.core.cache import cache

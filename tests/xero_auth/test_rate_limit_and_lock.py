@@ -38,6 +38,22 @@ def test_a_slot_held_refuses_the_next_one_and_is_given_back_when_the_call_ends(c
         pass
 
 
+def test_calls_one_after_another_under_the_account_lock_hold_one_slot_given_back_with_the_lock(cache_kind, settings):
+    # On Redis a slot taken under the lock is given back with the lock's release (one round
+    # trip fewer) or with the holder's next call, whichever comes first.
+    settings.XERO_RATE_LIMITS = {**settings.XERO_RATE_LIMITS, "tenant_concurrent": 1}
+    with account_lock("conn", "acc-1"):
+        for _ in range(3):
+            with xero_slot("tenant-1"):
+                pass
+    with xero_slot("tenant-1"):  # the last one went back with the lock
+        pass
+    with account_lock("conn", "acc-1"), pytest.raises(ValueError, match="Xero call failed"), xero_slot("tenant-1"):
+        raise ValueError("Xero call failed")
+    with xero_slot("tenant-1"):
+        pass
+
+
 def test_the_account_lock_serialises_pushes_and_is_released(cache_kind):
     order = []
 
