@@ -55,23 +55,25 @@ INSTALLED_APPS = [
     "apps.demo",
 ]
 
+# Sessions, language, users, messages and htmx are pages' only: apps/core/middleware.py
+# has Django's classes passed through by the partner API's requests.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "apps.core.middleware.SessionMiddleware",
+    "apps.core.middleware.LocaleMiddleware",
     "apps.mapping_ui.middleware.PartnerLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The partner API's edge: bodies over the limit, NUL in a path or query, ids too long
     # to store, refused as a 400 before anything runs.
     "apps.api.middleware.ApiEdgeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.AuthenticationMiddleware",
+    "apps.core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "apps.tenants.audit.AuditActorMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "apps.core.middleware.HtmxMiddleware",
     # A page whose work needs the shared cache while it is unreachable: a 503, not a 500.
     "apps.mapping_ui.middleware.DependencyUnavailableMiddleware",
 ]

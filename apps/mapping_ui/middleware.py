@@ -35,7 +35,7 @@ def browser_asks_for_supported_language(request) -> bool:
 
 
 class PartnerLanguageMiddleware:
-    """Must come after django.middleware.locale.LocaleMiddleware. Runs once the URL is
+    """Must come after LocaleMiddleware (apps/core/middleware.py). Runs once the URL is
     resolved (process_view), so it knows which company, link or partner the page is about."""
 
     def __init__(self, get_response):
