@@ -86,8 +86,8 @@ def store_batch(operation, source_account, transactions: list[Transaction]) -> l
     # (psycopg sends the BEGIN of Django's atomic() as a round trip of its own).
     try:
         insert_and_copy("BEGIN; ")
-        with db.wrap_database_errors:
-            db.connection.commit()
+        with db.cursor() as cursor:
+            cursor.execute("COMMIT")
     except BaseException:
         _roll_back(db)
         raise
