@@ -281,6 +281,10 @@ TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY", DEMO_TOKEN_ENCRYPT
 # `manage.py prune_delivered_lines` (run it daily); at least 367 days, so that every id a
 # partner may still resend within Xero's one-year window is recognised.
 DELIVERED_LINES_RETENTION_DAYS = envint("DELIVERED_LINES_RETENTION_DAYS", "400")
+# Webhook events older than this, with their deliveries and attempts, are deleted by
+# `manage.py prune_webhook_history` (run it daily) unless a delivery is still pending; at
+# least 7 days, past the retry schedule.
+WEBHOOK_HISTORY_RETENTION_DAYS = envint("WEBHOOK_HISTORY_RETENTION_DAYS", "90")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
