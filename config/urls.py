@@ -8,6 +8,7 @@ from django.views.defaults import bad_request, page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from apps.api.errors import api_bad_request, api_not_found, api_server_error
+from apps.core.middleware import is_api
 from apps.core.redis import cache_reachable
 
 
@@ -63,20 +64,20 @@ def readyz(request):
 # API's paths with Codat's ErrorMessage. gunicorn's refusals of a malformed request line or
 # header happen before Django and stay its plain-text 400s.
 def handler400(request, exception):
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return api_bad_request(request)
     return bad_request(request, exception)
 
 
 def handler404(request, exception):
     """The partner API answers unknown paths with Codat's ErrorMessage; the rest gets the page."""
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return api_not_found(request)
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return api_server_error(request)
     return server_error(request)
 

@@ -11,6 +11,8 @@ a refusal here writes nothing.
 from django.conf import settings
 from django.http import JsonResponse
 
+from apps.core.middleware import is_api
+
 from .errors import error_body
 from .parsers import NUL
 
@@ -36,7 +38,7 @@ class ApiEdgeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith("/api/"):
+        if is_api(request):
             size, limit = _content_length(request), settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             if limit is not None and size > limit:
                 return _refuse(BODY_TOO_LARGE.format(size=size, limit=limit))
@@ -47,7 +49,7 @@ class ApiEdgeMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not request.path_info.startswith("/api/"):
+        if not is_api(request):
             return None
         for name, value in view_kwargs.items():
             if isinstance(value, str) and len(value) > MAX_ID_LENGTH:

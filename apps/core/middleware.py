@@ -20,6 +20,7 @@ API_PREFIX = "/api/"
 
 
 def is_api(request) -> bool:
+    """Whether the request is the partner API's (by its path within the site)."""
     return request.path_info.startswith(API_PREFIX)
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from apps.core.middleware import is_api
 from apps.core.redis import CACHE_UNREACHABLE
 from apps.tenants.models import Partner
 
@@ -87,7 +88,7 @@ class DependencyUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, CACHE_UNREACHABLE) or request.path_info.startswith("/api/"):
+        if not isinstance(exception, CACHE_UNREACHABLE) or is_api(request):
             return None
         response = render(request, "503.html", {"sentence": failure_sentence(exception)}, status=503)
         response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
