@@ -54,21 +54,28 @@ def _insert(model, using: str):
     return f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})", fields  # noqa: S608
 
 
-def insert(obj, *, before: str = ""):
+def insert(obj, *, before: str = "", then: tuple[str, list] | None = None):
     """INSERT a new instance whose primary key is set already (a UUID default), as
     `save()` would write it (auto_now fields stamped, values prepared per field) but
-    without building the ORM's INSERT for it. Model save signals are not sent. `before`:
-    statements (no parameters) sent in the same round trip ahead of the INSERT, on
-    PostgreSQL, whose client-side binding sends a string of several statements at once."""
+    without building the ORM's INSERT for it. Model save signals are not sent. `before`
+    (statements without parameters) and `then` (a statement and its parameters) are sent
+    in the same round trip as the INSERT, on PostgreSQL, whose client-side binding sends a
+    string of several statements at once; elsewhere each is executed in turn."""
     using = type(obj)._default_manager.db
     sql, fields = _insert(type(obj), using)
     db = connections[using]
     params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with db.cursor() as cursor:
-        if before and db.vendor != "postgresql":
-            cursor.execute(before)
-            before = ""
-        cursor.execute(before + sql, params)
+        if db.vendor != "postgresql":
+            if before:
+                cursor.execute(before)
+            cursor.execute(sql, params)
+            if then:
+                cursor.execute(*then)
+        elif then:
+            cursor.execute(f"{before}{sql}; {then[0]}", params + then[1])
+        else:
+            cursor.execute(before + sql, params)
     obj._state.adding = False
     obj._state.db = using
     return obj

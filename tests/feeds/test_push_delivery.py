@@ -201,7 +201,7 @@ def test_concurrent_pushes_to_one_account_are_delivered_once_and_in_order(partne
 
 
 @pytest.mark.skipif(db_connection.vendor != "postgresql",
-                    reason="constant on PostgreSQL, which stores a batch with one COPY")
+                    reason="constant on PostgreSQL, which stores a batch in one statement")
 def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_account):
     from apps.feeds.push import transactions_push
     from apps.feeds.serializers import read_transactions

@@ -57,7 +57,7 @@ def test_a_batch_that_fails_midway_leaves_nothing_and_the_connection_usable():
     company, xero, account = _account()
     operation = _operation(company, xero, account)
 
-    with pytest.raises(DataError):  # transaction_type is varchar(32): the COPY fails on the second line
+    with pytest.raises(DataError):  # transaction_type is varchar(32): the lines fail on the second one
         store.store_batch(operation, account, [_line(1), _line(2, transaction_type="x" * 40)])
 
     assert db.connection.info.transaction_status == 0  # rolled back, not left open or failed
@@ -65,3 +65,20 @@ def test_a_batch_that_fails_midway_leaves_nothing_and_the_connection_usable():
     assert not BankTransaction.objects.filter(source_account=account).exists()
     store.store_batch(_operation(company, xero, account), account, [_line(3)])
     assert BankTransaction.objects.filter(source_account=account).count() == 1
+
+
+def test_text_and_amounts_are_stored_exactly_as_checked():
+    company, xero, account = _account()
+    text = 'Paid "Café" \\ 50% off\nline two \t😀 %s {0} \u2028'
+    line = Transaction(id='t-"1\\', date=datetime(2026, 5, 1, 23, 59, 59, 123456),
+                       amount=Decimal("-999999999999999.9999"), balance=Decimal("1E+2"), description=text,
+                       counterparty=None, reference="", reconciled=True, transaction_type="Debit")
+
+    store.store_batch(_operation(company, xero, account), account, [line])
+
+    stored = BankTransaction.objects.get(source_account=account)
+    assert (stored.transaction_id, stored.description) == ('t-"1\\', text)
+    assert (stored.counterparty, stored.reference) == (None, "")
+    assert (stored.amount, stored.balance, stored.reconciled, stored.transaction_type) == (
+        Decimal("-999999999999999.9999"), Decimal("100"), True, "Debit")
+    assert stored.date.isoformat() == "2026-05-01T23:59:59.123456+00:00"
