@@ -5,7 +5,10 @@ with another request is a 422; a retry while the first is still running is a 409
 Only final answers are kept: 2xx, and 4xx a resend cannot change. An answer that asks
 for a retry (429, 5xx, or any saying canBeRetried) is not, so the retry runs again. A
 body that cannot be read is refused before the key is claimed: nothing is kept for it.
-Keys are kept for 24 hours per partner.
+Keys are kept for 24 hours per partner. A claim whose request never finished (its worker
+killed, the machine restarted) is given to the next retry after CLAIM_LIFETIME, so a
+partner retrying with the same key is not refused with 409 for a day; what the request
+protects against doing twice (a push reaching Xero twice) is guarded where it is done.
 """
 
 import hashlib
@@ -25,6 +28,9 @@ from .models import IdempotencyRecord
 from .renderers import CodatJSONRenderer
 
 KEY_LIFETIME = timedelta(hours=24)
+# Far longer than a live request runs (a push makes at most a few Xero calls, each within
+# XERO_TIMEOUT_SECONDS), so only an abandoned claim is taken over.
+CLAIM_LIFETIME = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
 # A header value a key can be written in by any client, and stored as sent.
 _KEY = re.compile(r"[\x21-\x7e]+")
@@ -36,13 +42,13 @@ def _caller(request) -> str:
     return str(request.user.pk)
 
 
-def _claim(caller, key, fingerprint):
-    """The completed record to replay, or None once this request owns the key."""
-    IdempotencyRecord.objects.filter(caller=caller, key=key, created__lt=timezone.now() - KEY_LIFETIME).delete()
+def _claim(caller, key, fingerprint) -> IdempotencyRecord:
+    """The record of this key: completed, to replay; else this request's claim on it."""
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(caller=caller, key=key, created__lt=now - KEY_LIFETIME).delete()
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(caller=caller, key=key, fingerprint=fingerprint)
-            return None
+            return IdempotencyRecord.objects.create(caller=caller, key=key, fingerprint=fingerprint)
     except IntegrityError:
         pass
     record = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
@@ -54,14 +60,22 @@ def _claim(caller, key, fingerprint):
             status=422,
             can_be_retried=False,
         )
-    if not record.completed:
-        raise Refused(
-            "A request with this Idempotency-Key is still being processed. Retry shortly.",
-            status=409,
-            can_be_retried=True,
-            retry_after=1,
-        )
-    return record
+    if record.completed:
+        return record
+    if record.created < now - CLAIM_LIFETIME:
+        # Abandoned: taken over by this retry, unless another retry or the request itself
+        # got there first (then read the key again).
+        taken = IdempotencyRecord.objects.filter(pk=record.pk, created=record.created, completed=False)
+        if taken.update(created=now):
+            record.created = now
+            return record
+        return _claim(caller, key, fingerprint)
+    raise Refused(
+        "A request with this Idempotency-Key is still being processed. Retry shortly.",
+        status=409,
+        can_be_retried=True,
+        retry_after=1,
+    )
 
 
 def _final(response) -> bool:
@@ -87,7 +101,7 @@ def idempotent(handler):
         request.data  # noqa: B018 - parsed now: a body that cannot be read claims no key
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), body])).hexdigest()
         record = _claim(_caller(request), key, fingerprint)
-        if record is not None:
+        if record.completed:
             # Numbers as exact as they were answered.
             data = json.loads(bytes(record.response_body), parse_float=Decimal) if record.response_body else None
             response = Response(data, status=record.response_status)
@@ -97,13 +111,13 @@ def idempotent(handler):
             response = handler(view, request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the error answer is the one to keep
             response = view.handle_exception(exc)
+        # Only while the claim is still this request's (a retry may have taken it over).
+        claim = IdempotencyRecord.objects.filter(pk=record.pk, created=record.created, completed=False)
         if not _final(response):
-            IdempotencyRecord.objects.filter(caller=_caller(request), key=key).delete()
+            claim.delete()
         else:
             rendered = CodatJSONRenderer().render(response.data) if response.data is not None else None
-            IdempotencyRecord.objects.filter(caller=_caller(request), key=key).update(
-                completed=True, response_status=response.status_code, response_body=rendered
-            )
+            claim.update(completed=True, response_status=response.status_code, response_body=rendered)
         return response
 
     wrapper.honours_idempotency_key = True  # read by schema.CodatAutoSchema
