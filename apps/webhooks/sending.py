@@ -24,18 +24,18 @@ not ours, and a request forwarded through it would hand the proxy a name to reso
 """
 
 import http.client
-import os
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-import certifi
 import requests.utils
 import urllib3
 from django.conf import settings
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
+
+from apps.core import egress
 
 from .urlpolicy import Destination, UrlRefused, check_url
 
@@ -68,21 +68,9 @@ def signed_headers(*, msg_id: str, body: str, secrets: list[str], moment) -> dic
             "webhook-signature": signatures, "Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
-def _ca_bundle() -> str:
-    # Where requests finds it, as the Xero client does (read per attempt: cheap, and a
-    # changed bundle gets pools of its own).
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-
-
 def _proxy(destination: Destination, url: str) -> str | None:
     """The environment's proxy for `url`, or None: go direct (always, for plain HTTP)."""
-    if destination.scheme != "https":
-        return None
-    proxies = requests.utils.get_environ_proxies(url)
-    proxy = proxies.get("https") or proxies.get("all")
-    if proxy and "://" not in proxy:
-        proxy = f"http://{proxy}"  # as requests reads `HTTPS_PROXY=host:port`
-    return proxy or None
+    return egress.environ_proxy(url) if destination.scheme == "https" else None
 
 
 def _manager(proxy: str | None) -> urllib3.PoolManager:
@@ -112,7 +100,9 @@ def _post(destination: Destination, url: str, *, body: bytes, headers: dict) -> 
                                                               if parts.query else "")
     tls = {}
     if destination.scheme == "https":
-        tls = {"server_hostname": destination.host, "assert_hostname": destination.host, "ca_certs": _ca_bundle()}
+        # The bundle read per attempt: a changed one gets pools of its own.
+        tls = {"server_hostname": destination.host, "assert_hostname": destination.host,
+               "ca_certs": egress.ca_bundle()}
     manager = _manager(_proxy(destination, url))
     seconds = settings.WEBHOOK_TIMEOUT_SECONDS
 

@@ -18,12 +18,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-import certifi
 import requests
 import urllib3
 from django.conf import settings
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
+
+from apps.core import egress
 
 # Xero may answer with a narrower scope than asked for; that is not an error for us.
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
@@ -233,11 +234,8 @@ def _pool() -> urllib3.PoolManager:
     looked up once."""
     pool = getattr(_local, "pool", None)
     if pool is None:
-        options = {"cert_reqs": "CERT_REQUIRED", "retries": False,
-                   "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                   or certifi.where()}
-        proxies = requests.utils.get_environ_proxies(settings.XERO_API_URL)
-        proxy = proxies.get(urlsplit(settings.XERO_API_URL).scheme) or proxies.get("all")
+        options = {"cert_reqs": "CERT_REQUIRED", "retries": False, "ca_certs": egress.ca_bundle()}
+        proxy = egress.environ_proxy(settings.XERO_API_URL)
         pool = _local.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
         _local.hosts = {}
     return pool
