@@ -66,16 +66,15 @@ def insert(obj, *, before: str = "", then: tuple[str, list] | None = None):
     db = connections[using]
     params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with db.cursor() as cursor:
-        if db.vendor != "postgresql":
+        if db.vendor == "postgresql":
+            after, after_params = then or ("", [])
+            cursor.execute(f"{before}{sql}; {after}" if after else before + sql, params + after_params)
+        else:
             if before:
                 cursor.execute(before)
             cursor.execute(sql, params)
             if then:
                 cursor.execute(*then)
-        elif then:
-            cursor.execute(f"{before}{sql}; {then[0]}", params + then[1])
-        else:
-            cursor.execute(before + sql, params)
     obj._state.adding = False
     obj._state.db = using
     return obj

@@ -3,14 +3,13 @@ round trip), which of a batch's ids Xero already took on the account, and the pr
 delivered lines once they are past any use."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import cache
 
 import orjson
 from django.db import connections, transaction
 from django.db.models import Q
 
-from apps.core import rows
+from apps.core import exact_json, rows
 
 from .models import BankTransaction, PushOperation, PushStatus
 from .statements import Transaction
@@ -53,21 +52,15 @@ _LINE_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "d
 # formatted each value in Python: 6), and the whole store is one statement string, one
 # round trip (the COPY took three: its start, its data, its end). PostgreSQL's side costs
 # about the same as the COPY's. The dates go without an offset, read in the time zone set
-# below; the amounts go as strings, read exactly as numeric.
+# below; the amounts as the exact numbers they are (exact_json), read as numeric.
 _LINES_SELECT = ("SELECT %s, %s, e->>0, (e->>1)::timestamptz, e->>2, e->>3, e->>4, (e->>5)::boolean, "
                  "(e->>6)::numeric, (e->>7)::numeric, e->>8 FROM jsonb_array_elements(%s::jsonb) e")
 
 
-def _exact(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not stored by the batch")
-
-
 def lines_param(transactions: list[Transaction]) -> str:
     """The batch's lines as the JSON array _LINES_SELECT reads."""
-    return orjson.dumps([(t.id, t.date, t.description, t.counterparty, t.reference, t.reconciled, t.amount, t.balance,
-                          t.transaction_type) for t in transactions], default=_exact).decode()
+    return exact_json.dumps([(t.id, t.date, t.description, t.counterparty, t.reference, t.reconciled, t.amount,
+                              t.balance, t.transaction_type) for t in transactions]).decode()
 
 
 @cache
@@ -97,15 +90,16 @@ def store_batch(operation, source_account, transactions: list[Transaction]) -> l
                 for t in transactions
             ])
         return transactions
-    lines = (_lines_insert(db.alias), [str(operation.pk), source_account.pk, lines_param(transactions)])
+    lines_sql = _lines_insert(db.alias)
+    lines_params = [str(operation.pk), source_account.pk, lines_param(transactions)]
     if db.in_atomic_block or not db.get_autocommit():
         with transaction.atomic(using=db.alias):
-            rows.insert(operation, before=_BATCH_SETTINGS, then=lines)
+            rows.insert(operation, before=_BATCH_SETTINGS, then=(lines_sql, lines_params))
         return transactions
     # Outside any transaction (a push, in production), BEGIN and COMMIT travel with the
     # INSERTs (psycopg sends the BEGIN of Django's atomic() as a round trip of its own).
     try:
-        rows.insert(operation, before="BEGIN; " + _BATCH_SETTINGS, then=(lines[0] + "; COMMIT", lines[1]))
+        rows.insert(operation, before="BEGIN; " + _BATCH_SETTINGS, then=(lines_sql + "; COMMIT", lines_params))
     except BaseException:
         _roll_back(db)
         raise
