@@ -123,6 +123,16 @@ def tls(ca, name):
     return context, asked
 
 
+def tls_receiver(servers, resolver, ca, certificate_for):
+    """A receiver of /hooks over TLS with a certificate for `certificate_for`, at the
+    address receiver.test resolves to; and the server names clients ask it for."""
+    context, asked = tls(ca, certificate_for)
+    receiver = servers("127.0.0.1", ssl_context=context)
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    resolver.answer("receiver.test", ["127.0.0.1"])
+    return receiver, asked
+
+
 def subscribe(partner, url):
     return consumer_create(partner=partner.partner, url=url, event_types=["company.created"])
 
@@ -179,10 +189,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_before_any_connect
 
 def test_https_is_delivered_with_the_certificate_and_server_name_of_the_urls_host(
         partner_a, resolver, servers, ca, trusted_ca):
-    context, asked = tls(ca, "receiver.test")
-    receiver = servers("127.0.0.1", ssl_context=context)
-    receiver.expect_request("/hooks").respond_with_data("ok")
-    resolver.answer("receiver.test", ["127.0.0.1"])
+    receiver, asked = tls_receiver(servers, resolver, ca, "receiver.test")
     consumer = subscribe(partner_a, f"https://receiver.test:{receiver.port}/hooks")
     company_create(partner=partner_a.partner, name="Secure Co")
 
@@ -196,10 +203,7 @@ def test_https_is_delivered_with_the_certificate_and_server_name_of_the_urls_hos
 
 def test_a_certificate_for_another_name_is_a_failed_attempt_and_nothing_is_delivered(
         partner_a, resolver, servers, ca, trusted_ca):
-    context, _ = tls(ca, "other.test")
-    receiver = servers("127.0.0.1", ssl_context=context)
-    receiver.expect_request("/hooks").respond_with_data("ok")
-    resolver.answer("receiver.test", ["127.0.0.1"])
+    receiver, _ = tls_receiver(servers, resolver, ca, "other.test")
     subscribe(partner_a, f"https://receiver.test:{receiver.port}/hooks")
     company_create(partner=partner_a.partner, name="Impostor Co")
 
@@ -213,10 +217,7 @@ def test_a_certificate_for_another_name_is_a_failed_attempt_and_nothing_is_deliv
 def test_a_certificate_from_a_ca_not_in_the_bundle_is_refused(resolver, servers, ca, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)  # then certifi's bundle, without our CA
-    context, _ = tls(ca, "receiver.test")
-    receiver = servers("127.0.0.1", ssl_context=context)
-    receiver.expect_request("/hooks").respond_with_data("ok")
-    resolver.answer("receiver.test", ["127.0.0.1"])
+    receiver, _ = tls_receiver(servers, resolver, ca, "receiver.test")
     outcome = send(f"https://receiver.test:{receiver.port}/hooks")
     assert outcome.status_code is None
     assert "certificate verify failed" in outcome.error
@@ -288,10 +289,7 @@ def proxy():
 
 def test_https_goes_through_the_environments_proxy_as_a_tunnel_to_the_approved_address(
         partner_a, resolver, servers, ca, trusted_ca, proxy, monkeypatch):
-    context, asked = tls(ca, "receiver.test")
-    receiver = servers("127.0.0.1", ssl_context=context)
-    receiver.expect_request("/hooks").respond_with_data("ok")
-    resolver.answer("receiver.test", ["127.0.0.1"])
+    receiver, asked = tls_receiver(servers, resolver, ca, "receiver.test")
     consumer = subscribe(partner_a, f"https://receiver.test:{receiver.port}/hooks")
     monkeypatch.setenv("HTTPS_PROXY", f"http://relay:s%3Acret@127.0.0.1:{proxy.port}")
     resolver.lookups.clear()
@@ -309,10 +307,7 @@ def test_https_goes_through_the_environments_proxy_as_a_tunnel_to_the_approved_a
 
 
 def test_https_to_a_host_in_no_proxy_goes_direct(resolver, servers, ca, trusted_ca, proxy, monkeypatch):
-    context, _ = tls(ca, "receiver.test")
-    receiver = servers("127.0.0.1", ssl_context=context)
-    receiver.expect_request("/hooks").respond_with_data("ok")
-    resolver.answer("receiver.test", ["127.0.0.1"])
+    receiver, _ = tls_receiver(servers, resolver, ca, "receiver.test")
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
     monkeypatch.setenv("NO_PROXY", "receiver.test")
     assert send(f"https://receiver.test:{receiver.port}/hooks").status_code == 200
