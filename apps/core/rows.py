@@ -5,7 +5,7 @@ three tables (most of an API request's database time on our side); the same SELE
 written out once costs a tenth. `columns` lists a model's columns for such a SELECT and
 `instance` turns its values back into the instance the ORM would have made: the same
 converters run (decrypted tokens, JSON, dates on SQLite), then `Model.from_db`. `insert`
-writes a new row as `save()` would."""
+(or `insert_statement`, to send with others) writes a new row as `save()` would."""
 
 from functools import cache
 
@@ -54,27 +54,28 @@ def _insert(model, using: str):
     return f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})", fields  # noqa: S608
 
 
-def insert(obj, *, before: str = "", then: tuple[str, list] | None = None):
-    """INSERT a new instance whose primary key is set already (a UUID default), as
-    `save()` would write it (auto_now fields stamped, values prepared per field) but
-    without building the ORM's INSERT for it. Model save signals are not sent. `before`
-    (statements without parameters) and `then` (a statement and its parameters) are sent
-    in the same round trip as the INSERT, on PostgreSQL, whose client-side binding sends a
-    string of several statements at once; elsewhere each is executed in turn."""
+def insert_statement(obj) -> tuple[str, list]:
+    """The INSERT of a new instance whose primary key is set already (a UUID default) and
+    its parameters, as `save()` would write it (auto_now fields stamped, values prepared per
+    field), without building the ORM's INSERT for it. Once it ran, `inserted` marks the
+    instance saved."""
     using = type(obj)._default_manager.db
     sql, fields = _insert(type(obj), using)
     db = connections[using]
-    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
-    with db.cursor() as cursor:
-        if db.vendor == "postgresql":
-            after, after_params = then or ("", [])
-            cursor.execute(f"{before}{sql}; {after}" if after else before + sql, params + after_params)
-        else:
-            if before:
-                cursor.execute(before)
-            cursor.execute(sql, params)
-            if then:
-                cursor.execute(*then)
+    return sql, [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+
+
+def inserted(obj):
+    """Mark an instance written by `insert_statement`'s INSERT as saved."""
     obj._state.adding = False
-    obj._state.db = using
+    obj._state.db = type(obj)._default_manager.db
     return obj
+
+
+def insert(obj):
+    """INSERT a new instance (insert_statement) and mark it saved. Model save signals are
+    not sent."""
+    sql, params = insert_statement(obj)
+    with connections[type(obj)._default_manager.db].cursor() as cursor:
+        cursor.execute(sql, params)
+    return inserted(obj)

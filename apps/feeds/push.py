@@ -7,9 +7,12 @@ Order of work, so that nothing is lost and nothing doubled:
    refusal stores only the failed operation;
 2. under a per-account lock (statements reach Xero in order), compare with what Xero
    already took: all taken answers Success without a new statement, a mix is refused;
-3. store the operation and its transactions in one database transaction;
-4. post the statement with an Idempotency-Key derived from its content, so a resend of
-   the same batch after a timeout or a lost answer is recognised by Xero;
+3. store the operation and its transactions in one database transaction, and
+4. meanwhile post the statement with an Idempotency-Key derived from its content, so a
+   resend of the same batch after a timeout or a lost answer is recognised by Xero. The
+   database is handed the whole batch, COMMIT included, before the post starts, and
+   writes it while Xero reads the statement (store.store_batch); should the database
+   refuse it, the partner is asked to resend (503), which Xero recognises by the key;
 5. record Xero's answer. Xero answers 202 with the statement PENDING (it delivers into
    the bank account shortly after) or DELIVERED: either way Xero has taken it, so its
    transactions count as delivered and the account moves on to the statement's end
@@ -81,6 +84,8 @@ RETRY_OUT_OF_ORDER = ("A later push to this account ({key}) was delivered since 
 RETRY_DELIVERED_SINCE = "Transactions of this push were delivered by a later push: {ids}."
 MAYBE_DELIVERED = ("Xero did not answer ({reason}); the statement may or may not have been delivered. Resend the same "
                    "batch: it is recognised and never delivered twice.")
+BATCH_NOT_STORED = ("The push could not be recorded, and Xero may have received its statement. Resend the same "
+                    "batch: it is recognised and never delivered twice.")
 RATE_LIMITED = "Xero's rate limit was reached ({kind}); nothing was sent. Retry after {seconds} seconds."
 STATEMENT_REFUSED = "Xero refused the statement."
 STATEMENT_NOT_KEPT = "Xero rejected the statement."
@@ -289,8 +294,8 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
         statement_end_date=statement.end_date, statement_start_balance=statement.start_balance,
         statement_end_balance=statement.end_balance)
     # Kept on the operation for the answer, so it is not read back from the database.
-    operation._pushed = store.store_batch(operation, source_account, transactions)
-    return _deliver(operation, connection, source_account, statement, lease)
+    operation._pushed = transactions
+    return _deliver(operation, connection, source_account, statement, lease, batch=transactions)
 
 
 def problem_item(problem: client.XeroProblem, fallback: str) -> dict:
@@ -303,14 +308,37 @@ def _first_problem_text(exc: client.XeroRejected, without_problems: str) -> str:
     return (exc.problems[0].text or STATEMENT_REFUSED) if exc.problems else without_problems
 
 
-def _deliver(operation, connection, source_account, statement, lease, *, interruption_keeps_pending=False):
-    """Post the statement and record Xero's answer on the operation. Throttled or without an
-    answer, the operation fails (the partner resends), unless `interruption_keeps_pending`
-    (finishing an orphan: it is tried again later)."""
+def _deliver(operation, connection, source_account, statement, lease, *, interruption_keeps_pending=False,
+             batch=None):
+    """Post the statement and record Xero's answer on the operation. With `batch`, the
+    operation is new: it is stored with these transactions while the statement is posted
+    (store.store_batch), or before anything else when the call is refused on our side (the
+    organisation's limit, the connection). Throttled or without an answer, the operation
+    fails (the partner resends), unless `interruption_keeps_pending` (finishing an orphan:
+    it is tried again later)."""
+    unstored = batch
+
+    def post(**call):
+        nonlocal unstored
+        if unstored is None:  # stored already: an orphan, a retry, or the call again after a 401
+            return client.create_statement(**call)
+        transactions, unstored = unstored, None
+        return store.store_batch(operation, source_account, transactions,
+                                 meanwhile=lambda: client.create_statement(**call))
+
     try:
-        with xero_exchange(lease):
-            accepted = xero_call(connection, client.create_statement, statement_json=statement.json,
-                                 idempotency_key=statement.idempotency_key)
+        try:
+            with xero_exchange(lease):
+                accepted = xero_call(connection, post, statement_json=statement.json,
+                                     idempotency_key=statement.idempotency_key)
+        finally:
+            if unstored is not None:  # refused before reaching Xero: recorded with its batch all the same
+                store.store_batch(operation, source_account, unstored)
+    except store.BatchNotStored as exc:
+        logger.error("Push %s was posted to Xero but not stored (%s); the partner is asked to resend",
+                     operation.pk, exc.__cause__)
+        raise Refused(BATCH_NOT_STORED, status=503, can_be_retried=True, retry_after=5,
+                      correlation_id=str(operation.pk)) from exc
     except ConnectionNotLinked as exc:
         operation.mark_failed(status_code=400, message=exc.message, errors=[rule_item(None, exc.message, "Connection")])
         raise PushRefused(operation)

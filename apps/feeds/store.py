@@ -1,12 +1,13 @@
-"""Where a push's transactions are kept: the operation and its batch stored together (one
-round trip), which of a batch's ids Xero already took on the account, and the pruning of
-delivered lines once they are past any use."""
+"""Where a push's transactions are kept: the operation and its batch stored together (sent
+at once, and written while Xero reads the statement), which of a batch's ids Xero already
+took on the account, and the pruning of delivered lines once they are past any use."""
 
+import select
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import orjson
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 
 from apps.core import exact_json, rows
@@ -49,9 +50,9 @@ _LINE_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "d
                 "reference", "reconciled", "amount", "balance", "transaction_type")
 # The batch's lines read out of one JSON array of arrays, in the INSERT that follows the
 # operation's: orjson writes the array in C (2 ms for 1000 lines, where psycopg's COPY
-# formatted each value in Python: 6), and the whole store is one statement string, one
-# round trip (the COPY took three: its start, its data, its end). PostgreSQL's side costs
-# about the same as the COPY's. The dates go without an offset, read in the time zone set
+# formatted each value in Python: 6), and the whole store goes in one flight with the
+# operation's INSERT (store_batch; the COPY waited three times: its start, its data, its
+# end). PostgreSQL's side costs about the same as the COPY's. The dates go without an offset, read in the time zone set
 # below; the amounts as the exact numbers they are (exact_json), read as numeric.
 _LINES_SELECT = ("SELECT %s, %s, e->>0, (e->>1)::timestamptz, e->>2, e->>3, e->>4, (e->>5)::boolean, "
                  "(e->>6)::numeric, (e->>7)::numeric, e->>8 FROM jsonb_array_elements(%s::jsonb) e")
@@ -71,13 +72,24 @@ def _lines_insert(using: str) -> str:
     return f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({columns}) {_LINES_SELECT}"  # noqa: S608
 
 
-def store_batch(operation, source_account, transactions: list[Transaction]) -> list[Transaction]:
-    """Insert the new operation (unsaved) and its batch's rows, in one database
-    transaction, and return the batch, which the answer shows as stored. On PostgreSQL the
-    operation and its lines go in one round trip (_LINES_SELECT), with the BEGIN and COMMIT
-    when no transaction is open (a push, in production); bulk_create, which prepares
-    every field of every model instance in Python, took several times as long for 1000
-    rows. Other databases (the SQLite demo) use bulk_create."""
+class BatchNotStored(Exception):
+    """The database refused the batch after its statement was posted to Xero meanwhile
+    (store_batch): Xero may have the statement, and nothing records it."""
+
+
+def store_batch(operation, source_account, transactions: list[Transaction], *, meanwhile=None):
+    """Insert the new operation (unsaved) and its batch's rows in one database transaction,
+    and return what `meanwhile()` returns (None without it): a push posts its statement to
+    Xero meanwhile, so that it waits for the longer of the two, not for both.
+
+    On PostgreSQL the statements go at once in pipeline mode, every byte of them handed to
+    the socket before `meanwhile` starts (nothing reaches Xero that PostgreSQL was not given
+    whole, and PostgreSQL commits it whatever becomes of this process), and their results
+    are read after it; BEGIN and COMMIT go with them when no transaction is open (a push,
+    in production). bulk_create, which prepares every field of every model instance in
+    Python, took several times as long for 1000 rows. A refusal by the database raises its
+    error, or BatchNotStored once `meanwhile` ran. Elsewhere (the SQLite demo) the batch
+    is stored by bulk_create before `meanwhile`."""
     db = connections[BankTransaction.objects.db]
     if db.vendor != "postgresql":
         with transaction.atomic(using=db.alias):
@@ -89,21 +101,68 @@ def store_batch(operation, source_account, transactions: list[Transaction]) -> l
                                 amount=t.amount, balance=t.balance, transaction_type=t.transaction_type)
                 for t in transactions
             ])
-        return transactions
-    lines_sql = _lines_insert(db.alias)
-    lines_params = [str(operation.pk), source_account.pk, lines_param(transactions)]
-    if db.in_atomic_block or not db.get_autocommit():
-        with transaction.atomic(using=db.alias):
-            rows.insert(operation, before=_BATCH_SETTINGS, then=(lines_sql, lines_params))
-        return transactions
-    # Outside any transaction (a push, in production), BEGIN and COMMIT travel with the
-    # INSERTs (psycopg sends the BEGIN of Django's atomic() as a round trip of its own).
+        return meanwhile() if meanwhile else None
+    batch = [(_BATCH_SETTINGS, None), rows.insert_statement(operation),
+             (_lines_insert(db.alias), [str(operation.pk), source_account.pk, lines_param(transactions)])]
+    own_transaction = not db.in_atomic_block and db.get_autocommit()
+    outcome = _Outcome(meanwhile)
     try:
-        rows.insert(operation, before="BEGIN; " + _BATCH_SETTINGS, then=(lines_sql + "; COMMIT", lines_params))
-    except BaseException:
-        _roll_back(db)
+        if own_transaction:
+            _send_during(db, [("BEGIN", None), *batch, ("COMMIT", None)], outcome.run)
+        else:
+            with transaction.atomic(using=db.alias):  # a savepoint: a refusal undoes only the batch
+                _send_during(db, batch, outcome.run)
+    except DatabaseError as exc:
+        if own_transaction:
+            _roll_back(db)
+        if outcome.ran and meanwhile:
+            raise BatchNotStored(f"push {operation.pk}: {exc}") from exc
         raise
-    return transactions
+    rows.inserted(operation)
+    return outcome.result()
+
+
+class _Outcome:
+    """What `meanwhile` returned or raised, kept until the batch's own outcome is known."""
+
+    def __init__(self, meanwhile):
+        self.meanwhile, self.ran, self.value, self.error = meanwhile, False, None, None
+
+    def run(self) -> None:
+        self.ran = True
+        try:
+            self.value = self.meanwhile() if self.meanwhile else None
+        except Exception as exc:  # noqa: BLE001 - raised again once the batch is known stored
+            self.error = exc
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _send_during(db, statements, meanwhile) -> None:
+    """Send `statements` in pipeline mode, wholly, then run `meanwhile`, then read the
+    statements' results, raising the database's error if one failed."""
+    db.ensure_connection()
+    with db.wrap_database_errors, db.connection.pipeline() as pipeline:
+        with db.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+        _flush(db.connection.pgconn)
+        try:
+            meanwhile()
+        finally:
+            pipeline.sync()
+
+
+def _flush(pgconn) -> None:
+    """Wait until libpq has handed every queued byte to the socket: psycopg's pipeline
+    sends what the socket takes at once, which a 1000-line batch may exceed."""
+    while pgconn.flush():
+        readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
+        if readable:
+            pgconn.consume_input()  # results arriving meanwhile must not stall the server
 
 
 # This commit need not wait for the disk (flushing a batch's WAL is most of its cost):
@@ -111,8 +170,9 @@ def store_batch(operation, source_account, transactions: list[Transaction]) -> l
 # the partner hears anything. Lost in a database crash before that, it is a push the
 # partner saw fail, and its resend carries the same Idempotency-Key, so Xero never takes it
 # twice. The dates are local date-times stored as UTC (as the ORM stores them made aware):
-# read without an offset, in the time zone set here. Sent with the INSERT: one round trip.
-_BATCH_SETTINGS = "SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'; "
+# read without an offset, in the time zone set here. One statement: a pipeline takes one
+# statement per command.
+_BATCH_SETTINGS = "SELECT set_config('synchronous_commit', 'off', true), set_config('TimeZone', 'UTC', true)"
 
 
 def _roll_back(db) -> None:

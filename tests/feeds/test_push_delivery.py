@@ -110,6 +110,42 @@ def test_faults_are_retryable_and_a_resend_leaves_one_copy(partner_a, connected_
     assert sorted(line["transactionId"] for line in lines) == sorted(t["id"] for t in transactions)
 
 
+@pytest.fixture
+def database_refuses_one_batch():
+    """PostgreSQL refuses the next batch of lines once (a fault such as a full disk), from a
+    trigger: the refusal comes while Xero is already reading the statement."""
+    with db_connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE test_refuse_once; CREATE FUNCTION test_refuse_once() RETURNS trigger "
+                       "LANGUAGE plpgsql AS $$ BEGIN IF nextval('test_refuse_once') = 1 THEN "
+                       "RAISE EXCEPTION 'could not extend file (injected)'; END IF; RETURN NULL; END $$; "
+                       "CREATE TRIGGER test_refuse_once BEFORE INSERT ON feeds_banktransaction "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_once()")
+    yield
+    with db_connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_refuse_once ON feeds_banktransaction; "
+                       "DROP FUNCTION test_refuse_once(); DROP SEQUENCE test_refuse_once")
+
+
+@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="the batch is stored during the post on PostgreSQL")
+def test_a_batch_the_database_refuses_while_xero_takes_it_is_resent_and_delivered_once(
+        partner_a, connected_account, database_refuses_one_batch):
+    transactions = batch(4)
+    response = push(partner_a, connected_account, transactions)
+    assert response.status_code == 503, response.content
+    body = response.json()
+    assert body["canBeRetried"] == "True"
+    assert "Resend the same batch" in body["error"]
+    assert not PushOperation.objects.exists() and not BankTransaction.objects.exists()
+    assert len(delivered_lines(connected_account)) == 4  # Xero read the statement meanwhile
+
+    resend = push(partner_a, connected_account, transactions)
+    assert resend.status_code == 200, resend.content
+    assert resend.json()["status"] in ("Pending", "Success")
+    assert read_operation(partner_a, connected_account, resend.json()["pushOperationKey"])["status"] == "Success"
+    assert sorted(line["transactionId"] for line in delivered_lines(connected_account)) == ["t1", "t2", "t3", "t4"]
+    assert BankTransaction.objects.count() == 4
+
+
 def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a, connected_account, live_server):
     XeroConnection.objects.filter(pk=connected_account.connection_id).update(access_token_expires_at=None)
     add_fault(live_server.url, operation="connect/token", mode="invalid_grant")

@@ -1,7 +1,10 @@
 """Storing a push's batch outside any transaction (as a push runs in production, where the
-store opens its own, its BEGIN sent with the operation's INSERT): all of it or nothing,
-and the connection is left ready for the next statement either way."""
+store opens its own, its BEGIN and COMMIT sent with the INSERTs): all of it or nothing,
+written while the statement is posted, and the connection is left ready for the next
+statement either way."""
 
+import threading
+import time
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -82,3 +85,77 @@ def test_text_and_amounts_are_stored_exactly_as_checked():
     assert (stored.amount, stored.balance, stored.reconciled, stored.transaction_type) == (
         Decimal("-999999999999999.9999"), Decimal("100"), True, "Debit")
     assert stored.date.isoformat() == "2026-05-01T23:59:59.123456+00:00"
+
+
+def _other_connection():
+    import psycopg
+
+    settings = db.settings_dict
+    return psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"],
+                           dbname=settings["NAME"], password=settings["PASSWORD"] or None, autocommit=True)
+
+
+def test_the_batch_is_written_and_committed_while_the_statement_is_posted():
+    """What meanwhile does (a push: post the statement to Xero) starts once PostgreSQL has
+    the whole batch, COMMIT included, and runs while PostgreSQL writes it: held up by a
+    lock, the batch commits during meanwhile without this side reading anything back."""
+    company, xero, account = _account()
+    operation = _operation(company, xero, account)
+    seen = {}
+    with _other_connection() as other, _other_connection() as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE feeds_banktransaction IN EXCLUSIVE MODE")
+        # Were the batch stored before meanwhile, it would wait for this, then commit first.
+        release = threading.Timer(5, holder.execute, ["COMMIT"])
+        release.start()
+
+        def meanwhile():
+            count = "SELECT count(*) FROM feeds_banktransaction WHERE push_operation_id = %s"
+            seen["while_locked"] = other.execute(count, [operation.pk]).fetchone()[0]
+            release.cancel()
+            holder.execute("COMMIT")  # the batch's INSERT, waiting on the lock, goes on now
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                seen["after"] = other.execute(count, [operation.pk]).fetchone()[0]
+                if seen["after"]:
+                    break
+                time.sleep(0.01)
+            return "posted"
+
+        assert store.store_batch(operation, account, [_line(1), _line(2)], meanwhile=meanwhile) == "posted"
+    assert seen == {"while_locked": 0, "after": 2}
+    assert db.connection.info.transaction_status == 0
+    assert PushOperation.objects.filter(pk=operation.pk).exists()
+
+
+def test_a_batch_refused_after_the_statement_was_posted_says_so_and_leaves_nothing():
+    company, xero, account = _account()
+    operation = _operation(company, xero, account)
+    calls = []
+
+    with pytest.raises(store.BatchNotStored) as refused:
+        store.store_batch(operation, account, [_line(1), _line(2, transaction_type="x" * 40)],
+                          meanwhile=lambda: calls.append("posted"))
+
+    assert calls == ["posted"]
+    assert isinstance(refused.value.__cause__, DataError)
+    assert db.connection.info.transaction_status == 0
+    assert not PushOperation.objects.filter(pk=operation.pk).exists()
+    assert not BankTransaction.objects.filter(source_account=account).exists()
+    assert store.store_batch(_operation(company, xero, account), account, [_line(3)], meanwhile=lambda: 7) == 7
+    assert BankTransaction.objects.filter(source_account=account).count() == 1
+
+
+def test_a_batch_is_kept_when_what_ran_meanwhile_failed_and_its_error_comes_through():
+    company, xero, account = _account()
+    operation = _operation(company, xero, account)
+
+    def refused_by_xero():
+        raise LookupError("Xero refused the statement")
+
+    with pytest.raises(LookupError, match="Xero refused"):
+        store.store_batch(operation, account, [_line(1)], meanwhile=refused_by_xero)
+
+    assert not operation._state.adding  # stored: the refusal is recorded on it next
+    assert db.connection.info.transaction_status == 0
+    assert BankTransaction.objects.filter(push_operation=operation).count() == 1
