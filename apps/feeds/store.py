@@ -3,12 +3,15 @@ at once, and written while Xero reads the statement), which of a batch's ids Xer
 took on the account, and the pruning of delivered lines once they are past any use."""
 
 import select
+import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import orjson
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
+from psycopg import errors as psycopg_errors
+from psycopg import pq
 
 from apps.core import exact_json, rows
 
@@ -82,8 +85,8 @@ def store_batch(operation, source_account, transactions: list[Transaction], *, m
     and return what `meanwhile()` returns (None without it): a push posts its statement to
     Xero meanwhile, so that it waits for the longer of the two, not for both.
 
-    On PostgreSQL the statements go at once in pipeline mode, every byte of them handed to
-    the socket before `meanwhile` starts (nothing reaches Xero that PostgreSQL was not given
+    On PostgreSQL the statements go at once, every byte of them handed to the socket before
+    `meanwhile` starts (nothing reaches Xero that PostgreSQL was not given
     whole, and PostgreSQL commits it whatever becomes of this process), and their results
     are read after it; BEGIN and COMMIT go with them when no transaction is open (a push,
     in production). bulk_create, which prepares every field of every model instance in
@@ -142,27 +145,52 @@ class _Outcome:
 
 
 def _send_during(db, statements, meanwhile) -> None:
-    """Send `statements` in pipeline mode, wholly, then run `meanwhile`, then read the
-    statements' results, raising the database's error if one failed."""
+    """Send `statements` as one string (the simple query protocol runs several in turn),
+    every byte handed to the socket, then run `meanwhile`, then read the statements'
+    results, raising the database's error if one failed. Sent through libpq's connection,
+    which psycopg exposes for what it does not wrap: its own execute waits for the results
+    before it returns, and its pipeline mode takes one statement per command (about a
+    millisecond of CPU more per push, measured under load)."""
     db.ensure_connection()
-    with db.wrap_database_errors, db.connection.pipeline() as pipeline:
-        with db.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-        _flush(db.connection.pgconn)
+    with db.wrap_database_errors:
+        query = db.ops.compose_sql("; ".join(sql for sql, _ in statements),
+                                   [p for _, params in statements for p in params or ()])
+        pgconn, encoding = db.connection.pgconn, db.connection.info.encoding
+        started = time.monotonic()
+        pgconn.send_query(query.encode(encoding))
+        _flush(pgconn)
         try:
             meanwhile()
         finally:
-            pipeline.sync()
+            error = _results(pgconn, encoding)
+        if db.queries_logged:  # as Django's debug cursor logs a statement (CaptureQueriesContext)
+            db.queries_log.append({"sql": query, "time": f"{time.monotonic() - started:.3f}"})
+        if error is not None:
+            raise error
 
 
 def _flush(pgconn) -> None:
-    """Wait until libpq has handed every queued byte to the socket: psycopg's pipeline
-    sends what the socket takes at once, which a 1000-line batch may exceed."""
+    """Wait until libpq has handed every queued byte to the socket (a 1000-line batch is
+    more than the socket takes at once)."""
     while pgconn.flush():
         readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
         if readable:
             pgconn.consume_input()  # results arriving meanwhile must not stall the server
+
+
+def _results(pgconn, encoding: str):
+    """Read every result of the query sent; the first error among them, else None."""
+    error = None
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return error
+        if result.status == pq.ExecStatus.FATAL_ERROR and error is None:
+            error = psycopg_errors.error_from_result(result, encoding=encoding)
+        result.clear()
 
 
 # This commit need not wait for the disk (flushing a batch's WAL is most of its cost):
@@ -170,9 +198,8 @@ def _flush(pgconn) -> None:
 # the partner hears anything. Lost in a database crash before that, it is a push the
 # partner saw fail, and its resend carries the same Idempotency-Key, so Xero never takes it
 # twice. The dates are local date-times stored as UTC (as the ORM stores them made aware):
-# read without an offset, in the time zone set here. One statement: a pipeline takes one
-# statement per command.
-_BATCH_SETTINGS = "SELECT set_config('synchronous_commit', 'off', true), set_config('TimeZone', 'UTC', true)"
+# read without an offset, in the time zone set here.
+_BATCH_SETTINGS = "SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'"
 
 
 def _roll_back(db) -> None:
