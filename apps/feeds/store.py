@@ -86,13 +86,14 @@ def store_batch(operation, source_account, transactions: list[Transaction], *, m
     Xero meanwhile, so that it waits for the longer of the two, not for both.
 
     On PostgreSQL the statements go at once, every byte of them handed to the socket before
-    `meanwhile` starts (nothing reaches Xero that PostgreSQL was not given
-    whole, and PostgreSQL commits it whatever becomes of this process), and their results
-    are read after it; BEGIN and COMMIT go with them when no transaction is open (a push,
-    in production). bulk_create, which prepares every field of every model instance in
+    `meanwhile` starts (nothing reaches Xero that PostgreSQL was not given whole, and
+    PostgreSQL commits it whatever becomes of this process), and their results are read
+    after it; BEGIN and COMMIT go with them when no transaction is open (a push, in
+    production). bulk_create, which prepares every field of every model instance in
     Python, took several times as long for 1000 rows. A refusal by the database raises its
-    error, or BatchNotStored once `meanwhile` ran. Elsewhere (the SQLite demo) the batch
-    is stored by bulk_create before `meanwhile`."""
+    error, or BatchNotStored once `meanwhile` ran; an error of `meanwhile` is raised once
+    the batch is known stored. Elsewhere (the SQLite demo) the batch is stored by
+    bulk_create before `meanwhile`."""
     db = connections[BankTransaction.objects.db]
     if db.vendor != "postgresql":
         with transaction.atomic(using=db.alias):
