@@ -55,8 +55,9 @@ _LINE_FIELDS = ("push_operation", "source_account", "transaction_id", "date", "d
 # operation's: orjson writes the array in C (2 ms for 1000 lines, where psycopg's COPY
 # formatted each value in Python: 6), and the whole store goes in one flight with the
 # operation's INSERT (store_batch; the COPY waited three times: its start, its data, its
-# end). PostgreSQL's side costs about the same as the COPY's. The dates go without an offset, read in the time zone set
-# below; the amounts as the exact numbers they are (exact_json), read as numeric.
+# end). PostgreSQL's side costs about the same as the COPY's. The dates go without an
+# offset, read in the time zone set below; the amounts as the exact numbers they are
+# (exact_json), read as numeric.
 _LINES_SELECT = ("SELECT %s, %s, e->>0, (e->>1)::timestamptz, e->>2, e->>3, e->>4, (e->>5)::boolean, "
                  "(e->>6)::numeric, (e->>7)::numeric, e->>8 FROM jsonb_array_elements(%s::jsonb) e")
 
@@ -116,10 +117,10 @@ def store_batch(operation, source_account, transactions: list[Transaction], *, m
         else:
             with transaction.atomic(using=db.alias):  # a savepoint: a refusal undoes only the batch
                 _send_during(db, batch, outcome.run)
-    except DatabaseError as exc:
+    except BaseException as exc:
         if own_transaction:
             _roll_back(db)
-        if outcome.ran and meanwhile:
+        if isinstance(exc, DatabaseError) and outcome.ran and meanwhile:
             raise BatchNotStored(f"push {operation.pk}: {exc}") from exc
         raise
     rows.inserted(operation)
