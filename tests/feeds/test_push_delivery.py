@@ -146,6 +146,20 @@ def test_a_batch_the_database_refuses_while_xero_takes_it_is_resent_and_delivere
     assert BankTransaction.objects.count() == 4
 
 
+def test_a_statement_xero_answers_401_is_posted_again_with_a_fresh_token_and_stored_once(partner_a, connected_account,
+                                                                                          live_server):
+    add_fault(live_server.url, operation="bankfeeds.xro/1.0/Statements", method="POST", mode="status", status=401,
+              count=1)
+    token = XeroConnection.objects.get(pk=connected_account.connection_id).access_token
+    response = push(partner_a, connected_account, batch(3))
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "Pending"
+    assert XeroConnection.objects.get(pk=connected_account.connection_id).access_token != token  # refreshed
+    assert PushOperation.objects.count() == 1
+    assert BankTransaction.objects.count() == 3
+    assert sorted(line["transactionId"] for line in delivered_lines(connected_account)) == ["t1", "t2", "t3"]
+
+
 def test_invalid_grant_during_a_push_deauthorises_and_is_not_retryable(partner_a, connected_account, live_server):
     XeroConnection.objects.filter(pk=connected_account.connection_id).update(access_token_expires_at=None)
     add_fault(live_server.url, operation="connect/token", mode="invalid_grant")
