@@ -18,6 +18,7 @@ from django.db import connection
 
 from apps.feeds.models import PushOperation, PushStatus
 from tests.feeds.push_support import add_fault, batch, push_url
+from tests.processes import database_url
 from tests.xero_helpers import delivered_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,10 +36,9 @@ def free_port() -> int:
 def api_server(xero_on_live_server):
     """Our API under gunicorn (one worker) on the test database, calling the sandbox of the
     live server with a short Xero timeout and one call at a time per organisation."""
-    db = connection.settings_dict
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+           "DATABASE_URL": database_url(),
            "XERO_LOGIN_URL": settings.XERO_LOGIN_URL, "XERO_IDENTITY_URL": settings.XERO_IDENTITY_URL,
            "XERO_API_URL": settings.XERO_API_URL, "XERO_TIMEOUT_SECONDS": str(XERO_TIMEOUT),
            "XERO_TENANT_CONCURRENT": "1"}

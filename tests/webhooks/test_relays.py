@@ -16,13 +16,13 @@ from werkzeug import Response
 
 from apps.tenants.services import company_create
 from apps.webhooks.models import Delivery, DeliveryStatus
+from tests.processes import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def relay_process(*args):
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+    env = {**os.environ, "DATABASE_URL": database_url(),
            "WEBHOOK_ALLOW_LOOPBACK": "1", "WEBHOOK_POLL_SECONDS": "0.2"}
     return subprocess.Popen([sys.executable, "manage.py", "deliver_webhooks", "--no-upkeep", *args],
                             cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

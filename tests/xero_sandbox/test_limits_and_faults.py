@@ -8,6 +8,7 @@ from django.db import connection
 
 from apps.xero_sandbox.faults import add_fault
 from apps.xero_sandbox.models import Fault, Statement
+from tests.processes import database_url
 
 from .test_statements import ST, statement
 
@@ -147,13 +148,12 @@ def test_a_fault_added_by_another_process_spoils_the_very_next_call(sandbox, acc
     if connection.vendor != "postgresql":
         pytest.skip("another process needs a database server")
     assert sandbox.api("GET", FC, token=access).status_code == 200
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     code = (
         "import django; django.setup(); from apps.xero_sandbox.faults import add_fault; "
         "add_fault('bankfeeds.xro/1.0/FeedConnections', status=503)"
     )
-    env = {**os.environ, "DATABASE_URL": url, "XERO_SANDBOX": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "XERO_SANDBOX": "1",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
     subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR, check=True)
     assert sandbox.api("GET", FC, token=access, contract=False).status_code == 503
     assert sandbox.api("GET", FC, token=access).status_code == 200
