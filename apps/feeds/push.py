@@ -30,8 +30,10 @@ push asks only about the last statement, if Pending (the balance chain follows i
 not if Xero answered for it within SETTLE_RECHECK, unless the batch holds transactions
 Xero took (a resend: their statement may have been rejected); older ones are the sweep's.
 
-An operation whose worker died between storing it and recording Xero's answer (an
-orphan: Pending, nothing recorded, its account lock free) is finished the same way: its
+An operation whose worker died between storing it and recording Xero's answer, or whose
+recorded answer a database crash lost (a Pending answer is committed without waiting for
+the disk; the batch itself was made durable while Xero read the statement), is an
+orphan (Pending, nothing recorded, its account lock free) and is finished the same way: its
 statement, rebuilt from the stored transactions, is posted again under the same
 Idempotency-Key. If the first post reached Xero, Xero answers as it did then (or calls
 it a duplicate, which counts as delivered); if not, it is delivered now. Either way once.

@@ -195,13 +195,12 @@ def _results(pgconn, encoding: str):
         result.clear()
 
 
-# This commit need not wait for the disk (flushing a batch's WAL is most of its cost):
-# recording Xero's answer is a synchronous commit, which makes this one durable too before
-# the partner hears anything. Lost in a database crash before that, it is a push the
-# partner saw fail, and its resend carries the same Idempotency-Key, so Xero never takes it
-# twice. The dates are local date-times stored as UTC (as the ORM stores them made aware):
-# read without an offset, in the time zone set here.
-_BATCH_SETTINGS = "SET LOCAL synchronous_commit TO OFF; SET LOCAL TIME ZONE 'UTC'"
+# The batch's commit waits for the disk (a synchronous commit, the server's default) while
+# Xero reads the statement, so that once Xero has answered, the operation and its lines
+# are durable: recording the answer then need not wait for the disk
+# (PushOperation.mark_taken). The dates are local date-times stored as UTC (as the ORM
+# stores them made aware): read without an offset, in the time zone set here.
+_BATCH_SETTINGS = "SET LOCAL TIME ZONE 'UTC'"
 
 
 def _roll_back(db) -> None:

@@ -173,7 +173,8 @@ def test_settling_one_push_from_several_places_at_once_fires_one_write_event(par
 
 def orphan(partner, account, transactions):
     """A push whose worker died after Xero took its statement and before recording Xero's
-    answer: Pending, nothing recorded, the account where it was before."""
+    answer, or whose recorded answer a database crash lost (it is committed without waiting
+    for the disk): Pending, nothing recorded, the account where it was before."""
     key = push(partner, account, transactions)["pushOperationKey"]
     taken = PushOperation.objects.get(pk=key)
     PushOperation.objects.filter(pk=key).update(delivered=False, xero_statement_id=None)
