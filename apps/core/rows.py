@@ -54,6 +54,12 @@ def _insert(model, using: str):
     return f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})", fields  # noqa: S608
 
 
+def no_transaction_open(db) -> bool:
+    """Whether a statement sent on `db` now runs in a transaction of its own (autocommit,
+    outside any atomic block): one it may open and settle itself (BEGIN, SET LOCAL)."""
+    return not db.in_atomic_block and db.get_autocommit()
+
+
 def insert_statement(obj) -> tuple[str, list]:
     """The INSERT of a new instance whose primary key is set already (a UUID default) and
     its parameters, as `save()` would write it (auto_now fields stamped, values prepared per

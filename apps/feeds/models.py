@@ -10,6 +10,7 @@ from django.db import connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import rows
 from apps.core.money import MONEY_FIELD
 from apps.xero_auth.models import XeroConnection
 
@@ -358,11 +359,11 @@ class PushOperation(models.Model):
         params += [end_balance, end_balance, end_date, prep(account, "last_pushed_at", now),
                    self.source_account_id, end_date]
         with db.cursor() as cursor:
-            if db.in_atomic_block or not db.get_autocommit():
-                cursor.execute(self._TAKEN_SQL, params)  # committed by the transaction it is in
-            else:
+            if rows.no_transaction_open(db):
                 cursor.execute(self._NO_DISK_WAIT + self._TAKEN_SQL, params)
                 cursor.nextset()  # the SELECT's result, after the SET's
+            else:
+                cursor.execute(self._TAKEN_SQL, params)  # committed by the transaction it is in
             return bool(cursor.fetchone()[0])
 
     def mark_delivered(self) -> bool:

@@ -109,7 +109,7 @@ def store_batch(operation, source_account, transactions: list[Transaction], *, m
         return meanwhile() if meanwhile else None
     batch = [(_BATCH_SETTINGS, None), rows.insert_statement(operation),
              (_lines_insert(db.alias), [str(operation.pk), source_account.pk, lines_param(transactions)])]
-    own_transaction = not db.in_atomic_block and db.get_autocommit()
+    own_transaction = rows.no_transaction_open(db)
     outcome = _Outcome(meanwhile)
     try:
         if own_transaction:
