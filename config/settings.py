@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # The partner API's edge: bodies over the limit, NUL in a path or query, ids too long
     # to store, refused as a 400 before anything runs.
     "apps.api.middleware.ApiEdgeMiddleware",
+    # DRF's answers untied on the way out: freed by reference counting, not the cycle collector.
+    "apps.api.middleware.ReleaseCyclesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "apps.core.middleware.AuthenticationMiddleware",
     "apps.core.middleware.MessageMiddleware",

@@ -6,7 +6,9 @@ a refusal here writes nothing.
   up in PostgreSQL, whose text cannot hold NUL (`.../bankFeedAccounts/a%00b` or
   `?query=name=%00` would be a 500).
 - A path id longer than MAX_ID_LENGTH: no id of ours or of a partner's is (they are
-  varchar(255) columns)."""
+  varchar(255) columns).
+
+And on the way out, ReleaseCyclesMiddleware unties what DRF ties together."""
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -55,6 +57,28 @@ class ApiEdgeMiddleware:
             if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
                 return _refuse(ID_TOO_LONG.format(name=_camel(name), limit=MAX_ID_LENGTH))
         return None
+
+
+class ReleaseCyclesMiddleware:
+    """Leaves an answered DRF request to reference counting. DRF's renderer context holds the
+    response that holds it, and its parser context the request that holds it, both with the
+    view: every request's objects (a push's transactions among them) waited for Python's
+    cycle collector, whose passes took ~5 % of the API's CPU under load (docs/PERFORMANCE.md,
+    round 8). By the time the response comes back here Django has rendered it, and nothing
+    reads either context after that."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        context = getattr(response, "renderer_context", None)
+        if context:
+            drf_request = context.get("request")
+            if drf_request is not None and drf_request.parser_context:
+                drf_request.parser_context.clear()
+            context.clear()
+        return response
 
 
 def _camel(name: str) -> str:

@@ -62,7 +62,7 @@ def _key_and_connection_sql() -> str:
 def key_with_connection(raw_key: str, company_id, connection_id):
     """The active key matching `raw_key` (with its partner, as authenticate reads it), or
     None; the connection of the partner's company is read in the same query and kept on
-    the partner for connection_for_partner (the key's partner is the request's caller). A
+    the partner until connection_for_partner takes it (the key's partner is the request's caller). A
     connection the partner does not have is left for connection_for_partner's 404."""
     try:
         ids = uuid.UUID(str(company_id)), uuid.UUID(str(connection_id))
@@ -93,7 +93,9 @@ def connection_for_partner(partner, company_id, connection_id) -> XeroConnection
         ids = uuid.UUID(str(company_id)), uuid.UUID(str(connection_id))
     except ValueError:
         ids = None
-    read = getattr(partner, "_connection_read_with_key", None)
+    # Handed over once: left on the partner, it would tie the partner to a connection whose
+    # company names the partner, a reference cycle that outlives the request.
+    read = vars(partner).pop("_connection_read_with_key", None)
     if ids is not None and read is not None and (read.company_id, read.pk) == ids:
         return read
     found = _connection_of(partner, *ids) if ids is not None else None
