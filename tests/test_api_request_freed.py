@@ -5,12 +5,13 @@ ReleaseCyclesMiddleware). Called through Django's WSGI handler as gunicorn calls
 test client keeps its own references to the response."""
 
 import gc
-import io
 import json
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.test import RequestFactory
 from rest_framework.request import Request
 
 from apps.feeds.api import BankTransactionsPushView
@@ -20,21 +21,22 @@ from tests.feeds.push_support import batch, push_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-_handler = None
+# What a request of ours makes that must be freed with it.
+REQUEST_OBJECTS = {BankTransactionsPushView.__name__, Request.__name__, "Response", "PartnerApiKey", "Partner",
+                   "XeroConnection", "Company"}
 
 
-def _post(path, body: bytes, auth: str):
-    global _handler
-    _handler = _handler or WSGIHandler()  # one, as a worker has: loading its middleware makes cycles of its own
-    environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "testserver",
-        "HTTP_AUTHORIZATION": auth, "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-    }
+@pytest.fixture(scope="module")
+def handler():
+    """One, as a worker has: loading the middleware makes cycles of its own."""
+    return WSGIHandler()
+
+
+def _post(handler, path, body: bytes, auth: str):
+    environ = RequestFactory().post(path, data=body, content_type="application/json",
+                                    HTTP_AUTHORIZATION=auth).environ
     status = []
-    response = _handler(environ, lambda line, headers, exc_info=None: status.append(line))
+    response = handler(environ, lambda line, headers, exc_info=None: status.append(line))
     try:
         content = b"".join(response)
     finally:
@@ -58,29 +60,29 @@ def _left_to_the_collector(call):
     return result, left
 
 
-def test_an_answered_push_leaves_its_request_view_and_transactions_to_reference_counting(partner_a,
+def test_an_answered_push_leaves_its_request_view_and_transactions_to_reference_counting(handler, partner_a,
                                                                                          connected_account):
     first = batch(3)
-    _post(push_url(connected_account), json.dumps({"accountId": "acc-1", "transactions": first}).encode(),
+    _post(handler, push_url(connected_account), json.dumps({"accountId": "acc-1", "transactions": first}).encode(),
           partner_a.auth)  # the process's lazy setup (URL resolvers, scripts, pools) out of the way
     second = batch(3, first_id=4, opening=Decimal(str(first[-1]["balance"])))
     body = json.dumps({"accountId": "acc-1", "transactions": second}).encode()
 
-    (status, answer), left = _left_to_the_collector(lambda: _post(push_url(connected_account), body, partner_a.auth))
+    (status, answer), left = _left_to_the_collector(partial(_post, handler, push_url(connected_account), body,
+                                                                partner_a.auth))
 
     assert status.startswith("200"), answer
     assert answer["status"] == "Pending"
     # (The sandbox playing Xero serves its page in this process: its own request is not asked about.)
-    assert not left & {BankTransactionsPushView.__name__, Request.__name__, Transaction.__name__, "Response",
-                       "PushOperation", "PartnerApiKey", "Partner", "XeroConnection", "Company"}, " ".join(sorted(left))
+    assert not left & (REQUEST_OBJECTS | {Transaction.__name__, "PushOperation"}), " ".join(sorted(left))
 
 
-def test_a_refused_request_is_freed_as_well(partner_a, connected_account):
+def test_a_refused_request_is_freed_as_well(handler, partner_a, connected_account):
     body = json.dumps({"accountId": "acc-1", "transactions": []}).encode()
-    _post(push_url(connected_account), body, partner_a.auth)
+    _post(handler, push_url(connected_account), body, partner_a.auth)
 
-    (status, answer), left = _left_to_the_collector(lambda: _post(push_url(connected_account), body, partner_a.auth))
+    (status, answer), left = _left_to_the_collector(partial(_post, handler, push_url(connected_account), body,
+                                                                partner_a.auth))
 
     assert status.startswith("400"), answer
-    assert not left & {BankTransactionsPushView.__name__, Request.__name__, "Response", "WSGIRequest",
-                       "PartnerApiKey", "Partner", "XeroConnection", "Company"}, " ".join(sorted(left))
+    assert not left & (REQUEST_OBJECTS | {"WSGIRequest"}), " ".join(sorted(left))
