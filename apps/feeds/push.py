@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
 
+import orjson
 from django.conf import settings
 from django.db import connections
 from django.db.models import Q
@@ -214,8 +215,10 @@ _ACCOUNT_WITH_FEED_SQL = (
 @cache
 def _account_sql(among: bool) -> str:
     # Which of the batch's ids Xero already took, read with the account (PostgreSQL): one
-    # round trip less on every push.
-    delivered = f", ARRAY({store.DELIVERED_AMONG_SQL.format(ids='%(ids)s', account='a.id')})" if among else ""
+    # round trip less on every push. As JSON text, not a text[]: psycopg's array loader and
+    # its transformer refer to each other, a cycle left to the collector on every push.
+    delivered = (f", array_to_json(ARRAY({store.DELIVERED_AMONG_SQL.format(ids='%(ids)s', account='a.id')}))::text"
+                 if among else "")
     return _ACCOUNT_WITH_FEED_SQL.format(columns=rows.columns(SourceAccount, "a"), delivered=delivered)
 
 
@@ -241,7 +244,7 @@ def _account_with_feed(connection, account_id, *, among_ids=None):
     feed_id, settle_first = row[n], row[n + 1]
     account.xero_feed_connection_id = None if feed_id is None else uuid.UUID(str(feed_id))  # SQLite: hex text
     account.settle_first = bool(settle_first)
-    account.delivered_among = set(row[n + 2]) if among else None
+    account.delivered_among = set(orjson.loads(row[n + 2])) if among else None
     return account
 
 
