@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.feeds import push as push_service
@@ -48,6 +50,21 @@ def test_listing_the_operations_settles_a_pending_push(partner_a, connected_acco
     listed = partner_a.get(f"/api/companies/{connected_account.connection.company_id}/push").json()
     assert [o["status"] for o in listed["results"]] == ["Success"]
     assert len(write_events(key)) == 1
+
+
+def test_listing_settles_each_pending_push_reading_their_connection_once(partner_a, connected_account):
+    keys = [push(partner_a, connected_account, batch(2, first_id=1 + 2 * k,
+                                                     opening=Decimal("1000.00") - Decimal("2.50") * k))
+            ["pushOperationKey"] for k in range(3)]
+    assert [status(k) for k in keys] == ["Pending"] * 3
+    answered = timezone.now() - push_service.SETTLE_RECHECK - timedelta(seconds=1)
+    PushOperation.objects.filter(pk__in=keys).update(requested_on=answered)
+    with CaptureQueriesContext(connection) as queries:
+        listed = partner_a.get(f"/api/companies/{connected_account.connection.company_id}/push").json()
+    assert [o["status"] for o in listed["results"]] == ["Success"] * 3
+    connection_reads = [q["sql"] for q in queries.captured_queries
+                        if q["sql"].startswith("SELECT") and 'FROM "xero_auth_xeroconnection"' in q["sql"]]
+    assert len(connection_reads) == 1, connection_reads
 
 
 def test_the_next_push_to_the_account_settles_the_one_before(partner_a, connected_account):
