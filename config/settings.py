@@ -113,6 +113,13 @@ DATABASES = {
         conn_max_age=envint("CONN_MAX_AGE", "0"),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool("DB_PREPARED_STATEMENTS", "1"):
+    # The written-out statements of every push and API request (apps.core.rows.cursor) are
+    # prepared the second time they run on a connection (so one that lives for a request
+    # alone, CONN_MAX_AGE=0, never pays the extra round trip); Django's own cursors bind
+    # parameters on the client and are never prepared. DB_PREPARED_STATEMENTS=0 behind a
+    # pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo's threaded server writes from several threads; wait for the lock
     # instead of failing with "database is locked".

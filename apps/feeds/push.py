@@ -234,7 +234,7 @@ def _account_with_feed(connection, account_id, *, among_ids=None):
               "connection": XeroConnection._meta.pk.get_db_prep_value(connection.pk, db), "account": account_id}
     if among:
         params["ids"] = store.ids_param(list(among_ids))
-    with db.cursor() as cursor:
+    with rows.cursor(db.alias) as cursor:
         cursor.execute(_account_sql(among), params)
         row = cursor.fetchone()
     if row is None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import rows
 from apps.core.rows import columns, instance, width
 from apps.core.urls import page_url
 
@@ -132,7 +133,7 @@ class PartnerApiKeyQuerySet(models.QuerySet):
         """The active key matching raw_key, with its partner, or None. One written-out query
         (apps/core/rows.py): every API request makes it."""
         db = connections[self.db]
-        with db.cursor() as cursor:
+        with rows.cursor(db.alias) as cursor:
             cursor.execute(_key_sql(), [hash_api_key(raw_key)])
             row = cursor.fetchone()
         if row is None:

@@ -4,6 +4,7 @@ from functools import cache
 from django.db import connections
 from django.http import Http404
 
+from apps.core import rows
 from apps.core.rows import columns, instance, width
 from apps.tenants.models import (
     ACTIVE_KEY_WHERE,
@@ -31,7 +32,7 @@ def _connection_of(partner, company_id: uuid.UUID, connection_id: uuid.UUID) -> 
     db = connections[XeroConnection.objects.db]
     params = [XeroConnection._meta.pk.get_db_prep_value(connection_id, db),
               Company._meta.pk.get_db_prep_value(company_id, db), partner.pk]
-    with db.cursor() as cursor:
+    with rows.cursor(db.alias) as cursor:
         cursor.execute(_connection_sql(), params)
         row = cursor.fetchone()
     if row is None:
@@ -71,7 +72,7 @@ def key_with_connection(raw_key: str, company_id, connection_id):
     db = connections[XeroConnection.objects.db]
     params = [XeroConnection._meta.pk.get_db_prep_value(ids[1], db), Company._meta.pk.get_db_prep_value(ids[0], db),
               hash_api_key(raw_key)]
-    with db.cursor() as cursor:
+    with rows.cursor(db.alias) as cursor:
         cursor.execute(_key_and_connection_sql(), params)
         row = cursor.fetchone()
     if row is None:

@@ -275,6 +275,31 @@ def test_a_push_runs_the_same_number_of_queries_whatever_its_size(connected_acco
     assert counts[1] == counts[1000], counts
 
 
+def test_a_pushs_statements_are_planned_once_per_database_connection(partner_a, connected_account):
+    """From the second push on a connection, its key, account and answer statements run
+    prepared: PostgreSQL does not plan them again (that was most of their time)."""
+    if db_connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+
+    def prepared():
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+            return [row[0] for row in cursor.fetchall()]
+
+    opening = Decimal("1000.00")
+    counts = []
+    for n in range(3):
+        transactions = batch(2, prefix=f"p{n}-", opening=opening)
+        opening = Decimal(str(transactions[-1]["balance"]))
+        assert push(partner_a, connected_account, transactions).status_code == 200
+        counts.append(len(prepared()))
+    statements = prepared()
+    assert counts[1] == counts[2] >= 3, counts  # prepared by the second push, none added by the third
+    assert any("FROM tenants_partnerapikey k" in s for s in statements), statements
+    assert any("FROM feeds_sourceaccount a" in s for s in statements), statements
+    assert any("set_config('synchronous_commit', 'off', true)" in s for s in statements), statements
+
+
 def test_a_push_asks_redis_three_times(connected_account, monkeypatch):
     """The account lock, the Xero call's slot, and both given back in one round trip."""
     from django.core.cache import caches
