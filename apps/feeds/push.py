@@ -54,7 +54,7 @@ from functools import cache
 import orjson
 from django.conf import settings
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from apps.core import rows
@@ -418,15 +418,9 @@ def push_settle_many(*, operations) -> None:
     their calls to Xero within one exchange's deadline so the list answers in time; the
     relay's sweep settles the rest."""
     pending = [o for o in operations if o.status == PushStatus.PENDING][:SETTLE_PER_LIST]
-    # Their connections in one query, not one each; shared, so a token refreshed for one
-    # serves the next.
-    unread = {o.connection_id for o in pending if not _asked_within(o, SETTLE_RECHECK)
-              and not PushOperation.connection.is_cached(o)}
-    if unread:
-        read = XeroConnection.objects.in_bulk(unread)
-        for operation in pending:
-            if operation.connection_id in read and not PushOperation.connection.is_cached(operation):
-                operation.connection = read[operation.connection_id]
+    # The connections of those Xero will be asked about, in one query, not one each
+    # (those read already are left); shared, so a token refreshed for one serves the next.
+    prefetch_related_objects([o for o in pending if not _asked_within(o, SETTLE_RECHECK)], "connection")
     with client.deadline(settings.XERO_TIMEOUT_SECONDS):
         for operation in pending:
             push_settle(operation=operation, recheck=SETTLE_RECHECK)
