@@ -97,3 +97,21 @@ def test_a_push_operation_reads_on_the_wire_as_drfs_own_fields_would_write_it(st
     assert listed[0] == drfs_own(PushOperationOutput)
     assert ("completedOnUtc" in listed[0]) == completed
     assert len(CreateBankTransactionsOutput(operation).data["data"]["transactions"]) == 3
+
+
+def test_a_pushs_transactions_written_ahead_of_its_answer_read_the_same_plain_and_indented():
+    # A push writes its answer's `data` while Xero reads the statement; the answer is the same bytes.
+    from apps.feeds.models import PushOperation
+    from apps.feeds.serializers import CreateBankTransactionsOutput
+    from tests.factories import BankTransactionFactory, PushOperationFactory
+
+    operation = PushOperationFactory(status="Pending", status_code=202)
+    BankTransactionFactory.create_batch(3, push_operation=operation, description="line\u2028paragraph",
+                                        amount=Decimal("9876543210987.6543"))
+    ahead = PushOperation.objects.get(pk=operation.pk)
+    CreateBankTransactionsOutput.write_data_ahead(ahead)
+    renderer = CodatJSONRenderer()
+    for accepted in (None, "application/json; indent=2"):
+        assert (renderer.render(CreateBankTransactionsOutput(ahead).data, accepted)
+                == renderer.render(CreateBankTransactionsOutput(operation).data, accepted))
+    assert b"9876543210987.6543" in renderer.render(CreateBankTransactionsOutput(ahead).data)

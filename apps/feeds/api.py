@@ -259,7 +259,7 @@ class BankTransactionsPushView(APIView):
         operation = push.transactions_push(
             company=connection.company, connection=connection, account_id=account_id,
             body_account_id=request.data.get("accountId"), checked=read_transactions(request.data.get("transactions")),
-            timeout_in_minutes=timeout)
+            timeout_in_minutes=timeout, while_xero_reads=CreateBankTransactionsOutput.write_data_ahead)
         return Response(CreateBankTransactionsOutput(operation).data)
 
 

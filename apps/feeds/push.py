@@ -163,11 +163,15 @@ def xero_exchange(lease=None):
 
 
 def transactions_push(*, company, connection, account_id: str, body_account_id, checked: Checked,
-                      timeout_in_minutes: int | None = None) -> PushOperation:
+                      timeout_in_minutes: int | None = None, while_xero_reads=None) -> PushOperation:
     """Push one batch (read and checked field by field into `checked`) to Xero and return
     its operation: Pending or Success once Xero took the statement, Failed when Xero
     refused it. Raises PushRefused (400) or PushInterrupted (429/503) with the operation,
-    or Refused (503) while another push to the account runs too long."""
+    or Refused (503) while another push to the account runs too long.
+
+    `while_xero_reads(operation)`, if given, is the caller's work that needs only the
+    operation as sent (its transactions, not Xero's answer): it runs once the statement is
+    sent, while Xero reads it, unless the push ends before (client.create_statement)."""
     try:
         with account_lock(connection.pk, account_id) as lease:
             # Read under the lock: the push before this one moved the account's balance.
@@ -194,7 +198,8 @@ def transactions_push(*, company, connection, account_id: str, body_account_id, 
                 raise PushRefused(PushOperation.record_refused(
                     company=company, connection=connection, source_account=source_account, account_id=account_id,
                     errors=errors, warnings=checked.warnings))
-            return _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease)
+            return _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease,
+                                while_xero_reads)
     except LockBusy:
         raise Refused(ACCOUNT_BUSY.format(id=account_id), status=503, can_be_retried=True, retry_after=5)
 
@@ -255,7 +260,7 @@ def _delivered(source_account, ids: list[str]) -> set[str]:
     return store.delivered_ids(source_account, ids)
 
 
-def _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease):
+def _push_locked(company, connection, source_account, checked, timeout_in_minutes, lease, while_xero_reads):
     # Lines dated before the feed start date are left out, each with a warning.
     transactions, left_out = statements.from_feed_start(checked.transactions, source_account.feed_start_date)
     warnings = [*checked.warnings, *left_out]
@@ -300,7 +305,9 @@ def _push_locked(company, connection, source_account, checked, timeout_in_minute
         statement_end_balance=statement.end_balance)
     # Kept on the operation for the answer, so it is not read back from the database.
     operation._pushed = transactions
-    return _deliver(operation, connection, source_account, statement, lease, batch=transactions)
+    ahead = None if while_xero_reads is None else (lambda: while_xero_reads(operation))
+    return _deliver(operation, connection, source_account, statement, lease, batch=transactions,
+                    while_xero_reads=ahead)
 
 
 def problem_item(problem: client.XeroProblem, fallback: str) -> dict:
@@ -314,13 +321,13 @@ def _first_problem_text(exc: client.XeroRejected, without_problems: str) -> str:
 
 
 def _deliver(operation, connection, source_account, statement, lease, *, interruption_keeps_pending=False,
-             batch=None):
+             batch=None, while_xero_reads=None):
     """Post the statement and record Xero's answer on the operation. With `batch`, the
     operation is new: it is stored with these transactions while the statement is posted
     (store.store_batch), or before anything else when the call is refused on our side (the
     organisation's limit, the connection). Throttled or without an answer, the operation
     fails (the partner resends), unless `interruption_keeps_pending` (finishing an orphan:
-    it is tried again later)."""
+    it is tried again later). `while_xero_reads` goes to client.create_statement."""
     unstored = batch
 
     def post(**call):
@@ -335,7 +342,7 @@ def _deliver(operation, connection, source_account, statement, lease, *, interru
         try:
             with xero_exchange(lease):
                 accepted = xero_call(connection, post, statement_json=statement.json,
-                                     idempotency_key=statement.idempotency_key)
+                                     idempotency_key=statement.idempotency_key, while_xero_reads=while_xero_reads)
         finally:
             if unstored is not None:  # refused before reaching Xero: recorded with its batch all the same
                 store.store_batch(operation, source_account, unstored)

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from apps.api.errors import validation_items
+from apps.api.renderers import Prerendered
 from apps.api.serializers import ClosedObjectSchema
 from apps.core.money import FOUR_PLACES, as_decimal, beyond_money_limit
 from apps.core.refusals import Refused
@@ -1033,8 +1034,19 @@ class CreateBankTransactionsOutput(PushOperationOutput):
     def to_representation(self, operation):
         return {**super().to_representation(operation), "data": self.get_data(operation)}
 
+    @classmethod
+    def write_data_ahead(cls, operation) -> None:
+        """Write out the answer's `data` (the transactions pushed, whatever Xero answers)
+        ahead of the rest: a push does it while Xero reads the statement (push.transactions_push)."""
+        operation._data_written = Prerendered(cls._pushed_data(operation))
+
     @extend_schema_field(PushedDataSchema())
     def get_data(self, operation):
+        written = getattr(operation, "_data_written", None)
+        return written if written is not None else self._pushed_data(operation)
+
+    @staticmethod
+    def _pushed_data(operation) -> dict:
         return {
             "accountId": operation.account_id,
             "transactions": [

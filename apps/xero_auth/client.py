@@ -9,6 +9,7 @@ statuses). Nothing here touches our database: token storage and refresh live in 
 """
 
 import json
+import logging
 import os
 import re
 import threading
@@ -26,6 +27,7 @@ from requests_oauthlib import OAuth2Session
 
 from apps.core import egress
 
+logger = logging.getLogger(__name__)
 # Xero may answer with a narrower scope than asked for; that is not an error for us.
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
 
@@ -226,6 +228,43 @@ def _timeout() -> float:
     return min(settings.XERO_TIMEOUT_SECONDS, left)
 
 
+# The work a caller gave for the wait between sending a request and reading its answer
+# (create_statement's `while_xero_reads`), taken by the connection that sends it.
+_while_waiting: ContextVar = ContextVar("xero_while_waiting", default=None)
+
+
+class _RunsWhileWaiting:
+    """A connection that, once a request is sent and before its answer is read, runs the
+    work given for that wait. An error in it is logged, not raised: the request is out,
+    and its answer must be read whatever the work did."""
+
+    def getresponse(self, *args, **kwargs):
+        work = _while_waiting.get()
+        if work is not None:
+            _while_waiting.set(None)
+            try:
+                work()
+            except Exception:
+                logger.exception("The work done while Xero read a request failed; it is left to the caller")
+        return super().getresponse(*args, **kwargs)
+
+
+class _HTTPConnection(_RunsWhileWaiting, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_RunsWhileWaiting, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
 def _pool() -> urllib3.PoolManager:
     """A connection pool per thread: keep-alive to Xero matters inside a push. urllib3's,
     not a requests session: the API calls need none of what requests adds on top (a fifth
@@ -237,6 +276,7 @@ def _pool() -> urllib3.PoolManager:
         options = {"cert_reqs": "CERT_REQUIRED", "retries": False, "ca_certs": egress.ca_bundle()}
         proxy = egress.environ_proxy(settings.XERO_API_URL)
         pool = _local.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         _local.hosts = {}
     return pool
 
@@ -509,16 +549,21 @@ def delete_feed_connections(*, access_token: str, tenant_id: str, feed_connectio
 
 
 def create_statement(*, access_token: str, tenant_id: str, statement_json: str,
-                     idempotency_key: str | None = None) -> StatementAccepted:
+                     idempotency_key: str | None = None, while_xero_reads=None) -> StatementAccepted:
     """Post one statement, given as its JSON text (serialised once by the caller, who
     also hashes it for the Idempotency-Key). Raises XeroDuplicateStatement when Xero already
     has it, XeroItemRejected when Xero refuses it, or the usual errors.
+
+    `while_xero_reads`, if given, is called with no arguments once the statement is sent
+    and before Xero's answer is read: the caller's own work, done while Xero reads a
+    statement that takes it a hundred milliseconds or more. Should it fail, its error is
+    logged and the call goes on (the caller finds the work undone).
 
     # Reference: https://developer.xero.com/documentation/bank-feeds-api/statements
     """
     answer = _api("POST", "/bankfeeds.xro/1.0/Statements", access_token=access_token, tenant_id=tenant_id,
                   raw_json=f'{{"items":[{statement_json}]}}', idempotency_key=idempotency_key,
-                  accept_item_errors=True)
+                  accept_item_errors=True, while_waiting=while_xero_reads)
     items = _items(answer, "Statements")
     first = items[0] if items else {}
     errors = first.get("errors") if isinstance(first.get("errors"), list) else []
@@ -568,14 +613,17 @@ _DEFAULT_HEADERS = {"User-Agent": f"bank-feeds-portal urllib3/{urllib3.__version
                     "Accept-Encoding": "gzip, deflate"}
 
 
-def _send(method, url, *, headers: dict, body: bytes | None = None, params: dict | None = None) -> _Response:
+def _send(method, url, *, headers: dict, body: bytes | None = None, params: dict | None = None,
+          while_waiting=None) -> _Response:
     """One HTTP exchange with Xero: never retried (a statement must not be posted twice
-    unasked) and never redirected."""
+    unasked) and never redirected; `while_waiting` runs once the request is sent, before
+    the answer is read (_RunsWhileWaiting)."""
     if params:
         url = f"{url}?{urlencode(params)}"
     seconds = _timeout()
     options = {"body": body, "headers": {**_DEFAULT_HEADERS, **headers}, "retries": False, "redirect": False,
                "timeout": urllib3.Timeout(connect=seconds, read=seconds)}
+    waiting = _while_waiting.set(while_waiting)
     try:
         pool, target = _host_pool(url)
         response = pool.urlopen(method, target, **options)
@@ -588,6 +636,8 @@ def _send(method, url, *, headers: dict, body: bytes | None = None, params: dict
         raise XeroUnavailable("Xero did not answer in time", maybe_delivered=True)
     except urllib3.exceptions.HTTPError as exc:
         raise XeroUnavailable(f"Xero request failed: {type(exc).__name__}", maybe_delivered=True)
+    finally:
+        _while_waiting.reset(waiting)
     return _Response(response.status, response.headers, response.data)
 
 
@@ -601,7 +651,7 @@ def _parse(response: _Response):
 
 
 def _api(method, path, *, access_token, tenant_id=None, params=None, json_body=None, raw_json=None,
-         idempotency_key=None, accept_item_errors=False) -> _Answer:
+         idempotency_key=None, accept_item_errors=False, while_waiting=None) -> _Answer:
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     if tenant_id:
         headers["Xero-Tenant-Id"] = str(tenant_id)
@@ -613,7 +663,8 @@ def _api(method, path, *, access_token, tenant_id=None, params=None, json_body=N
     if data is not None:
         headers["Content-Type"] = "application/json"
         data = data.encode()
-    response = _send(method, f"{settings.XERO_API_URL}{path}", headers=headers, params=params, body=data)
+    response = _send(method, f"{settings.XERO_API_URL}{path}", headers=headers, params=params, body=data,
+                     while_waiting=while_waiting)
     body = _parse(response)
     status = response.status
     if status < 300:
