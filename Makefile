@@ -29,8 +29,15 @@ demo: install
 services:
 	.ci/services
 
+# The suite in two pytest workers (pytest-xdist, a file's tests in one worker; each worker
+# takes a PostgreSQL test database and a Redis database of its own: tests/conftest.py); then
+# the checks of every answer the whole run recorded (`after_all`), which read what both
+# workers saved to API_ANSWERS_DIR.
 test: install services
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/pytest -q
+	rm -rf var/api-answers
+	export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		API_ANSWERS_DIR=var/api-answers && \
+	$(BIN)/pytest -q -m "not after_all" -n 2 --dist loadfile && $(BIN)/pytest -q -m after_all
 
 lint: install
 	$(BIN)/ruff check .

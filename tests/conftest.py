@@ -7,17 +7,43 @@ import time
 import pytest
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker takes the Redis database after REDIS_URL's by its number
+    (gw0 the next, gw1 the one after): the suite empties its database between tests, and
+    locks and limits of one worker's test must not vanish under another's. Set before any
+    cache is used and before the test modules read REDIS_URL; servers a test starts inherit it."""
+    from urllib.parse import urlsplit
+
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("REDIS_URL")
+    if not worker or not url:
+        return
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))
+    ours = parts._replace(path=f"/{database}").geturl()
+    os.environ["REDIS_URL"] = ours
+
+    from django.conf import settings
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CACHES["default"]["LOCATION"] = ours
+
+
 def pytest_collection_modifyitems(items):
     """Tests marked `after_all` (the check of every recorded API answer) run after the
-    rest of the session, whose answers they look at."""
+    rest of the session, whose answers they look at. A pytest-xdist worker sees only the
+    answers of its own share of the tests: there they are skipped, and `make test` runs
+    them on their own afterwards, over the answers every worker saved."""
     last = [item for item in items if item.get_closest_marker("after_all")]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in last:
+            item.add_marker(pytest.mark.skip(reason="checks every answer of the run; a worker sees only its own "
+                                                    "(make test runs it afterwards, over all of them)"))
     items[:] = [item for item in items if not item.get_closest_marker("after_all")] + last
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _record_api_answers():
     """Every /api/ answer of the run is recorded (tests/api_recorder.py); API_RECORD=path
-    writes them to a file at the end."""
+    writes them to a file at the end, API_ANSWERS_DIR=dir to a file of this process's there."""
     from django.conf import settings
 
     from tests import api_recorder
@@ -26,6 +52,7 @@ def _record_api_answers():
     yield
     if os.environ.get("API_RECORD"):
         api_recorder.dump(os.environ["API_RECORD"])
+    api_recorder.save_to_answers_dir()
 
 
 @pytest.fixture

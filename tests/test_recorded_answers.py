@@ -4,7 +4,8 @@ the documented content type and a body of the documented schema. A client genera
 our schema reads whatever we answer.
 
 Runs after every other test of the session (the `after_all` marker, ordered in
-tests/conftest.py), so it sees all their answers."""
+tests/conftest.py), so it sees all their answers; after a run in several processes
+(`make test`), over the answers each saved to API_ANSWERS_DIR."""
 
 import json
 
@@ -61,7 +62,7 @@ def problems_of(entries, document) -> list[str]:
 @pytest.mark.after_all
 @pytest.mark.django_db
 def test_every_recorded_answer_matches_our_schema():
-    entries = list(api_recorder.RECORDED)
+    entries = api_recorder.recorded()
     if not entries:
         pytest.skip("no partner API answers were recorded in this run")
 
