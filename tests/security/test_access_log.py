@@ -64,7 +64,8 @@ def wait_until_up(base, server):
         try:
             requests.get(f"{base}/healthz", timeout=2)
             return
-        except requests.ConnectionError:
+        # Still starting: refused, or taken and not yet answered (the first request loads the app).
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise AssertionError("gunicorn did not start")
 

@@ -73,7 +73,8 @@ def production(tmp_path_factory):
             try:
                 requests.get(f"{base}/healthz", headers=PROXIED, timeout=2)
                 break
-            except requests.ConnectionError:
+            # Still starting: refused, or taken and not yet answered (the first request loads the app).
+            except (requests.ConnectionError, requests.Timeout):
                 assert web.poll() is None, web.stderr.read().decode()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
