@@ -4,7 +4,6 @@ and the operation it left Pending is finished by asking Xero, delivered once."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,18 +17,12 @@ from django.db import connection
 
 from apps.feeds.models import PushOperation, PushStatus
 from tests.feeds.push_support import add_fault, batch, push_url
-from tests.processes import database_url
+from tests.processes import database_url, free_port
 from tests.xero_helpers import delivered_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 XERO_TIMEOUT = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

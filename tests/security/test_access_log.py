@@ -5,7 +5,6 @@ Issue #13, point 12."""
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+
+from tests.processes import database_url, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "bfk_" + "K3ySecretPart" * 3
@@ -25,24 +26,17 @@ REFERER_TOKEN = "RefererTokenSecret"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    if not db["ENGINE"].endswith("postgresql"):
+def shared_database_url() -> str:
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         pytest.skip("gunicorn needs a database it can share with the test: PostgreSQL")
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return database_url()
 
 
 @pytest.fixture
 def gunicorn(tmp_path):
     """gunicorn with the Procfile's config on a free port; yields (base URL, log path)."""
     port, log = free_port(), tmp_path / "access.log"
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings",
+    env = {**os.environ, "DATABASE_URL": shared_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings",
            "GUNICORN_ACCESS_LOG": str(log), "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}"],
@@ -54,20 +48,6 @@ def gunicorn(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def wait_until_up(base, server):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(server.stderr.read().decode())
-        try:
-            requests.get(f"{base}/healthz", timeout=2)
-            return
-        # Still starting: refused, or taken and not yet answered (the first request loads the app).
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
 
 
 def test_the_access_log_shows_a_key_prefix_and_no_token_or_code(gunicorn):

@@ -7,15 +7,15 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from cryptography.fernet import Fernet
+
+from tests.processes import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "bankfeeds.example"
@@ -37,12 +37,6 @@ def clean_copy(target: Path) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +62,7 @@ def production(tmp_path_factory):
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/healthz", headers=PROXIED, timeout=2)
-                break
-            # Still starting: refused, or taken and not yet answered (the first request loads the app).
-            except (requests.ConnectionError, requests.Timeout):
-                assert web.poll() is None, web.stderr.read().decode()
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_until_up(base, web, headers=PROXIED)
         yield base
     finally:
         os.killpg(web.pid, 15)
